@@ -1,0 +1,116 @@
+# dlcourse: every command a reader, learner or instructor needs. Run `make help` for the list.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+JB     := $(VENV)/bin/jupyter-book
+STAMP  := .make
+VENDOR := book/_vendor
+TOC    := book/_toc.yml
+STRICT := -W --keep-going --all
+
+# Web assets for offline pages (math and widgets); versions pinned here.
+NPM_PKGS := mathjax@3.2.2 requirejs@2.3.7 @jupyter-widgets/html-manager@1.0.15
+CDN_MATHJAX := https://cdn.jsdelivr.net/npm/mathjax@3.2.2/es5/tex-mml-chtml.js
+CDN_REQUIRE := https://cdn.jsdelivr.net/npm/requirejs@2.3.7/require.js
+CDN_EMBED   := https://cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager@1.0.15/dist/embed-amd.js
+
+A    ?=
+JOBS ?=
+SRC  ?=
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: help setup assets book book-fast test lab clean release collect autograde feedback grades bench
+
+help:
+	@echo "make book        build the website into _build/html (strict; executes every chapter)"
+	@echo "make book-fast   rebuild, re-executing only changed chapters (the author's loop)"
+	@echo "make test        run the whole test suite (includes a strict book build)"
+	@echo "make lab         open the chapters in JupyterLab"
+	@echo "make release [A=ps1]                 release student versions of the assignments"
+	@echo "make collect SRC=dir_or_zip A=ps1    take in downloaded submissions"
+	@echo "make autograde A=ps1 [JOBS=n]        grade every submission of an assignment"
+	@echo "make feedback A=ps1                  HTML feedback per student"
+	@echo "make grades                          the gradebook as CSV"
+	@echo "make clean       remove build outputs"
+
+# --- set-up: the virtual environment, reinstalled only when the pins change ---------------
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP)/installed: requirements.txt pyproject.toml | $(VENV)/bin/python
+	@mkdir -p $(STAMP)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	@touch $@
+
+setup: $(STAMP)/installed assets
+
+# --- web assets: MathJax, require.js and the widget manager served with the site ------------
+assets: $(VENDOR)/.stamp
+
+$(VENDOR)/.stamp: Makefile
+	@rm -rf $(VENDOR) && mkdir -p $(VENDOR)/mathjax $(VENDOR)/requirejs $(VENDOR)/html-manager
+	@if command -v npm >/dev/null 2>&1 && npm install --prefix $(STAMP)/npm --no-audit --no-fund --silent $(NPM_PKGS); then \
+	  cp -r $(STAMP)/npm/node_modules/mathjax/es5/. $(VENDOR)/mathjax/ && \
+	  cp $(STAMP)/npm/node_modules/requirejs/require.js $(VENDOR)/requirejs/ && \
+	  find $(STAMP)/npm/node_modules/@jupyter-widgets/html-manager/dist -maxdepth 1 -type f ! -name '*.map' \
+	    -exec cp {} $(VENDOR)/html-manager/ \; && \
+	  echo "web assets: MathJax, require.js and the widget manager installed from npm (pages work offline)"; \
+	else \
+	  echo "web assets: npm not found or failed; the pages will load MathJax and the widget manager from the public CDN"; \
+	  echo "(function(){var s=document.createElement('script');s.src='$(CDN_MATHJAX)';s.async=true;document.head.appendChild(s);})();" > $(VENDOR)/mathjax/tex-mml-chtml.js; \
+	  echo "document.write('<script src=\"$(CDN_REQUIRE)\"><\/script>');" > $(VENDOR)/requirejs/require.js; \
+	  echo "document.write('<script src=\"$(CDN_EMBED)\"><\/script>');" > $(VENDOR)/html-manager/embed-amd.js; \
+	fi
+	@touch $@
+
+# --- the book -------------------------------------------------------------------------------
+book: setup downloads
+	$(JB) build . --toc $(TOC) $(STRICT)
+	@echo "The book is at: $(abspath _build/html/index.html)"
+
+book-fast: setup downloads
+	@mkdir -p _build
+	@sed 's/^\(  execute_notebooks:\) force/\1 cache/' _config.yml > _build/_config_fast.yml
+	$(JB) build . --toc $(TOC) --config _build/_config_fast.yml
+	@echo "The book is at: $(abspath _build/html/index.html)"
+
+# The Assignments page offers the student versions for download: release them first.
+downloads: $(STAMP)/installed
+	$(PY) -m dlcourse.grading release --quiet
+
+test: setup downloads
+	$(PY) -m pytest
+
+lab: setup
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --notebook-dir=chapters
+
+bench: setup
+	$(PY) bench/build.py
+	$(PY) bench/optim.py
+	$(PY) bench/widgets.py
+	$(PY) bench/grading.py
+
+# --- the course (nbgrader), one command per step ---------------------------------------------
+release: $(STAMP)/installed
+	$(PY) -m dlcourse.grading release $(if $(A),--assignment $(A))
+
+collect: $(STAMP)/installed
+	$(PY) -m dlcourse.grading collect --source "$(SRC)" --assignment "$(A)"
+
+autograde: $(STAMP)/installed
+	$(PY) -m dlcourse.grading autograde --assignment "$(A)" $(if $(JOBS),--jobs $(JOBS))
+
+feedback: $(STAMP)/installed
+	$(PY) -m dlcourse.grading feedback --assignment "$(A)"
+
+grades: $(STAMP)/installed
+	$(PY) -m dlcourse.grading grades
+
+clean:
+	rm -rf _build $(VENDOR) book/downloads
+	find . -name __pycache__ -path './dlcourse/*' -prune -exec rm -rf {} +
