@@ -1,0 +1,113 @@
+"""L1 versus L2: the diamond's corners give exact zeros, the circle does not."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.figure import Figure
+
+from . import landscapes as ls
+from ._widget_base import FigureWidget, check_number, join_curves
+
+__all__ = ["l1_vs_l2"]
+
+_BUDGET, _OPT, _RHO, _LAM = (0.1, 3.0), (-3.0, 3.0), (-0.9, 0.9), (1e-3, 5.0)
+_LAMS = np.logspace(np.log10(_LAM[1]), np.log10(_LAM[0]), 60)   # large to small: warm starts
+_LEVELS = np.array([0.05, 0.25, 0.75, 1.5, 3.0, 6.0])
+
+
+def l1_vs_l2(
+    *, budget: float = 1.0, opt_x: float = 2.0, opt_y: float = 0.6, rho: float = 0.3,
+    lam: float = 0.3,
+) -> FigureWidget:
+    r"""Two weights under an L1 or an L2 budget, and lasso versus ridge paths.
+
+    Left: contours of :math:`q(w) = \tfrac12 (w - w^*)^\top A (w - w^*)`, :math:`A = [[1, \rho],
+    [\rho, 1]]`, the diamond :math:`\|w\|_1 \le t` and the disc :math:`\|w\|_2 \le t`, and the
+    two constrained minimizers (:func:`dlcourse.landscapes.l1_ball_solution`, ``l2_ball_solution``)
+    with the contour each touches. Middle and right: the coefficients of a 20-feature regression
+    where 4 matter (:func:`dlcourse.landscapes.sparse_regression`) against :math:`\lambda`, under
+    the lasso (ISTA) and ridge, with the weights and the count of exact zeros at ``lam``.
+    Controls: ``budget``, ``opt_x``, ``opt_y`` (the unregularized optimum), ``rho``, ``lam``.
+    """
+    budget = check_number("budget", budget, *_BUDGET)
+    opt_x, opt_y = check_number("opt_x", opt_x, *_OPT), check_number("opt_y", opt_y, *_OPT)
+    rho, lam = check_number("rho", rho, *_RHO), check_number("lam", lam, *_LAM)
+
+    style = {"description_width": "80px"}
+    controls = {
+        "budget": widgets.FloatSlider(value=budget, min=_BUDGET[0], max=_BUDGET[1], step=0.05,
+                                      description="budget t", style=style),
+        "opt_x": widgets.FloatSlider(value=opt_x, min=_OPT[0], max=_OPT[1], step=0.05,
+                                     description="optimum w₁*", style=style),
+        "opt_y": widgets.FloatSlider(value=opt_y, min=_OPT[0], max=_OPT[1], step=0.05,
+                                     description="optimum w₂*", style=style),
+        "rho": widgets.FloatSlider(value=rho, min=_RHO[0], max=_RHO[1], step=0.05,
+                                   description="correlation ρ", style=style),
+        "lam": widgets.FloatLogSlider(value=lam, base=10, min=np.log10(_LAM[0]),
+                                      max=np.log10(_LAM[1]), step=0.05, description="λ (paths)",
+                                      style=style),
+    }
+
+    X, y, w_true = ls.sparse_regression()
+    lasso, ridge = ls.lasso_path(X, y, _LAMS), ls.ridge_path(X, y, _LAMS)
+    colors = ["tab:red", "tab:green", "tab:purple", "tab:brown"] + ["0.7"] * (len(w_true) - 4)
+
+    fig = Figure(figsize=(11.0, 3.6), dpi=72, layout="constrained")
+    ax, ax_lasso, ax_ridge = fig.subplots(1, 3, width_ratios=[1.1, 1.0, 1.0])
+    theta = np.linspace(0.0, 2.0 * np.pi, 129)
+    circle_x, circle_y = np.cos(theta), np.sin(theta)
+    diamond_x, diamond_y = np.array([1.0, 0.0, -1.0, 0.0, 1.0]), np.array([0.0, 1.0, 0.0, -1.0, 0.0])
+    contours, = ax.plot([], [], color="0.75", lw=0.8)
+    diamond, = ax.plot([], [], color="tab:orange", lw=1.5, label="L1 ball")
+    circle, = ax.plot([], [], color="tab:blue", lw=1.5, label="L2 ball")
+    touch_l1, = ax.plot([], [], color="tab:orange", lw=0.8, ls="--")
+    touch_l2, = ax.plot([], [], color="tab:blue", lw=0.8, ls="--")
+    opt_mark, = ax.plot([], [], "kx", ms=8, label="unregularized")
+    sol_l1, = ax.plot([], [], "o", color="tab:orange", mec="k", ms=8)
+    sol_l2, = ax.plot([], [], "o", color="tab:blue", mec="k", ms=8)
+    ax.axhline(0.0, color="0.5", lw=0.5)
+    ax.axvline(0.0, color="0.5", lw=0.5)
+    ax.set(xlim=(-3.3, 3.3), ylim=(-3.3, 3.3), aspect="equal", xlabel="w₁", ylabel="w₂")
+    ax.legend(loc="lower left", fontsize=8)
+
+    markers = []
+    for axis, path, name in ((ax_lasso, lasso, "lasso (L1)"), (ax_ridge, ridge, "ridge (L2)")):
+        for j in range(path.shape[1]):
+            axis.plot(_LAMS, path[:, j], color=colors[j], lw=1.2 if j < 4 else 0.8)
+        axis.set(xscale="log", xlabel="λ", ylabel="coefficient", xlim=_LAM,
+                 ylim=(-2.8, 3.4))
+        vline = axis.axvline(lam, color="k", lw=0.8, ls=":")
+        dots, = axis.plot([], [], "o", color="k", ms=3)
+        markers.append((vline, dots))
+
+    def update(v: dict, changed: str | None) -> None:
+        t, opt, r = v["budget"], (v["opt_x"], v["opt_y"]), v["rho"]
+        if changed in (None, "opt_x", "opt_y", "rho"):
+            contours.set_data(*join_curves(ls.quadratic_contours(opt, 1.0, r, 1.0, _LEVELS)))
+            opt_mark.set_data([opt[0]], [opt[1]])
+        diamond.set_data(t * diamond_x, t * diamond_y)
+        circle.set_data(t * circle_x, t * circle_y)
+        w1, w2 = ls.l1_ball_solution(opt, r, t), ls.l2_ball_solution(opt, r, t)
+        sol_l1.set_data([w1[0]], [w1[1]])
+        sol_l2.set_data([w2[0]], [w2[1]])
+        for line, w in ((touch_l1, w1), (touch_l2, w2)):
+            level = float(ls.quadratic2_loss(w[0], w[1], opt, r))
+            line.set_data(*join_curves(ls.quadratic_contours(opt, 1.0, r, 1.0, [level])))
+        ax.set_title(f"L1: ({w1[0]:.2f}, {w1[1]:.2f}) zeros: {int((w1 == 0).sum())}   "
+                     f"L2: ({w2[0]:.2f}, {w2[1]:.2f}) zeros: {int((w2 == 0).sum())}", fontsize=10)
+        if changed in (None, "lam"):
+            i = int(np.argmin(np.abs(np.log(_LAMS) - np.log(v["lam"]))))
+            at_lam = (ls.lasso_path(X, y, [v["lam"]], w0=lasso[i])[0],
+                      ls.ridge_path(X, y, [v["lam"]])[0])
+            for axis, (vline, dots), w, name in zip((ax_lasso, ax_ridge), markers, at_lam,
+                                                    ("lasso (L1)", "ridge (L2)")):
+                vline.set_xdata([v["lam"], v["lam"]])
+                dots.set_data(np.full(w.shape, v["lam"]), w)
+                axis.set_title(f"{name}: {int(ls.count_zeros(w))} of {w.size} weights exactly 0",
+                               fontsize=10)
+
+    for artist in (contours, diamond, circle, touch_l1, touch_l2, opt_mark, sol_l1, sol_l2,
+                   ax.title, ax_lasso.title, ax_ridge.title, *[a for m in markers for a in m]):
+        artist.set_animated(True)
+    return FigureWidget(fig, controls, update)

@@ -1,0 +1,74 @@
+"""The widgets, headless: built with Agg, every control redraws the image, bad kwargs are refused."""
+
+import hashlib
+
+import ipywidgets
+import matplotlib.figure
+import numpy as np
+import pytest
+
+from dlcourse import widgets as W
+
+FACTORIES = [W.momentum_valley, W.l1_vs_l2, W.batch_size_saddle]
+
+
+def image(w) -> str:
+    return hashlib.sha1(bytes(w.canvas.buffer_rgba())).hexdigest()
+
+
+def across_range(control):
+    if isinstance(control, ipywidgets.Checkbox):
+        return [not control.value, control.value]
+    if isinstance(control, ipywidgets.SelectionSlider):
+        return [o for o in control.options if o != control.value]
+    if isinstance(control, ipywidgets.FloatLogSlider):
+        return [control.base ** e for e in np.linspace(control.min, control.max, 3)]
+    return list(np.linspace(control.min, control.max, 3).astype(type(control.value)))
+
+
+@pytest.mark.parametrize("factory", FACTORIES)
+def test_every_control_redraws_the_image(factory):
+    w = factory()
+    assert isinstance(w, ipywidgets.Widget)
+    assert isinstance(w.figure, matplotlib.figure.Figure)
+    assert w.static_figure().data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "image/png" in w._repr_mimebundle_()
+    for name, control in w.controls.items():
+        for value in across_range(control):
+            if value == control.value:
+                continue
+            before = image(w)
+            control.value = value
+            assert image(w) != before, f"{factory.__name__}: moving {name} to {value} drew nothing"
+        assert w._image.value[:4] == b"\x89PNG"
+
+
+def test_blitted_redraw_equals_a_full_redraw():
+    w = W.momentum_valley()
+    w.controls["beta"].value = 0.8                   # blitted over the cached background
+    blitted = bytes(w.canvas.buffer_rgba())
+    w.redraw(None)                                   # everything drawn again
+    assert bytes(w.canvas.buffer_rgba()) == blitted
+
+
+def test_initial_values_are_used():
+    w = W.momentum_valley(lr=2.0, beta=0.0, kappa=10.0, steps=30, nesterov=True)
+    assert w.controls["lr"].value == 2.0 and w.controls["nesterov"].value is True
+    assert W.l1_vs_l2(budget=2.0).controls["budget"].value == 2.0
+    assert W.batch_size_saddle(batch_size=64).controls["batch_size"].value == 64
+
+
+@pytest.mark.parametrize("factory,kwargs,error,words", [
+    (W.momentum_valley, {"lr": -1.0}, ValueError, "lr must be a number in"),
+    (W.momentum_valley, {"beta": 1.0}, ValueError, "beta"),
+    (W.momentum_valley, {"steps": 2.5}, TypeError, "steps must be an integer"),
+    (W.momentum_valley, {"nesterov": "yes"}, TypeError, "nesterov"),
+    (W.momentum_valley, {"speed": 1}, TypeError, "speed"),
+    (W.l1_vs_l2, {"rho": 1.0}, ValueError, "rho"),
+    (W.l1_vs_l2, {"budget": "big"}, TypeError, "budget"),
+    (W.batch_size_saddle, {"batch_size": 3}, ValueError, r"batch_size must be one of"),
+    (W.batch_size_saddle, {"runs": 0}, ValueError, "runs"),
+])
+def test_bad_keyword_arguments_raise_clear_errors(factory, kwargs, error, words):
+    with pytest.raises(error, match=words):
+        factory(**kwargs)
