@@ -154,3 +154,24 @@ def test_browser_renders_widgets_offline(built_book, chromium):
     assert re.search(r'class="[^"]*widget-(slider|hslider|vbox|hbox|box|inline-hbox)', dom), (
         f"no rendered widget in the final DOM of {pages[0].name}"
     )
+
+
+CHAPTER_TIME_LIMIT_S = 60.0
+
+
+def test_every_chapter_executed_within_its_time_limit(built_book):
+    """The build report (myst-nb's execution table) lists each chapter's run time."""
+    text = (html_dir(built_book) / "book" / "build-report.html").read_text(encoding="utf-8")
+    table = text[text.index("<table") : text.index("</table>")]
+    rows = {}
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, flags=re.S):
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        if len(cells) == 5:
+            rows[cells[0]] = cells
+    for stem in CHAPTERS:
+        doc = f"chapters/{stem}"
+        assert doc in rows, f"{doc} missing from the build report: {sorted(rows)}"
+        _, _, method, runtime, status = rows[doc]
+        assert method == "force", rows[doc]
+        assert status == "✅", rows[doc]
+        assert float(runtime) < CHAPTER_TIME_LIMIT_S, f"{doc} took {runtime} s"
