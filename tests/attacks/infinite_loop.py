@@ -1,0 +1,3 @@
+# Attack: never return. Expected: interrupted at the per-cell timeout; later cells still run.
+while True:
+    pass
