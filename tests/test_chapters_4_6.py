@@ -1,0 +1,322 @@
+"""Chapters 4-6: the key claims, asserted on the numbers the executed chapters printed, and the
+self-checks of their code exercises.
+
+The chapter results come from the ``chapter_results`` fixture (tests/conftest.py): the strict book
+build's executed copies, or ``DLCOURSE_EXECUTED_DIR`` while writing a chapter.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from dlcourse.exercises import ch4, ch5, ch6
+
+ROOT = Path(__file__).resolve().parents[1]
+CH4, CH5, CH6 = "04_regularization", "05_losses", "06_training_tricks"
+
+
+# --------------------------------------------------------------------------- stored notebooks
+@pytest.mark.parametrize("stem", [CH4, CH5, CH6])
+def test_notebook_is_stored_clean_and_well_formed(stem):
+    nb = json.loads((ROOT / "chapters" / f"{stem}.ipynb").read_text(encoding="utf-8"))
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(c["outputs"] == [] and c["execution_count"] is None for c in code)
+    assert "remove-cell" in code[0]["metadata"].get("tags", [])
+    assert "dlcourse.get_device()" in "".join(code[0]["source"])
+    assert code[-1]["metadata"].get("tags") == ["remove-cell", "results"]
+    markdown = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    titles = [line for line in markdown.splitlines() if line.startswith("# ")]
+    assert len(titles) == 1
+    assert "## Exercises" in markdown
+    assert markdown.count("```{exercise}") >= 5
+    assert markdown.count("```{solution}") == markdown.count("```{exercise}")
+    assert markdown.count(":class: dropdown") >= markdown.count("```{solution}")
+
+
+# --------------------------------------------------------------------------- chapter 4
+def test_ch4_polynomial_overfits(chapter_results):
+    r = chapter_results(CH4)
+    train, test = r["poly_train_rmse"], r["poly_test_rmse"]
+    assert test[9] > 5 * test[3]  # degree 9 generalises far worse than degree 3
+    assert train[9] < 1e-6 < train[3]  # ... although it interpolates the training points
+    assert test[1] > test[3]  # degree 1 underfits
+    assert all(a >= b - 1e-9 for a, b in zip(train, train[1:]))  # training error never rises with D
+
+
+def test_ch4_lasso_sparse_ridge_dense(chapter_results):
+    r = chapter_results(CH4)
+    assert r["lasso_zeros"] >= 10 and r["ridge_zeros"] == 0
+    assert r["lasso_support_recovered"]
+    assert r["lasso_vs_sklearn_maxdiff"] < 1e-6
+
+
+def test_ch4_ridge_improves_conditioning(chapter_results):
+    r = chapter_results(CH4)
+    assert r["cond_XtX"] == pytest.approx(1e4, rel=1e-3)
+    assert r["cond_ridge"] < r["cond_XtX"] / 10
+    assert r["ridge_sensitivity"] < r["ols_sensitivity"] / 3
+
+
+def test_ch4_nuclear_norm_completion(chapter_results):
+    r = chapter_results(CH4)
+    assert r["completion_rel_error"] < 0.01
+    assert r["completion_rank"] == r["true_rank"] == 3
+
+
+def test_ch4_dropout(chapter_results):
+    r = chapter_results(CH4)
+    assert abs(r["dropout_mean"] - 1.0) < 0.02  # inverted dropout keeps the mean
+    none, drop = r["dropout"]["0.0"], r["dropout"]["0.5"]
+    assert none["train_acc"] > 0.99  # the network without dropout fits the 200 examples
+    assert drop["loss_gap"] < 0.9 * none["loss_gap"]  # dropout shrinks the train-val gap
+    assert drop["val_loss"] < none["val_loss"]
+
+
+# --------------------------------------------------------------------------- chapter 5
+def test_ch5_losses(chapter_results):
+    r = chapter_results(CH5)
+    assert r["mse_gaussian_nll_diff"] < 1e-10
+    assert r["grad_s_minus_y_maxdiff"] < 1e-10
+    assert r["naive_softmax_nonfinite"] and r["stable_softmax_finite"]
+    assert r["stable_rows_sum_to_one"] < 1e-6
+    assert r["naive_log_of_tiny_is_inf"]
+    three = r["three_losses"]
+    assert set(three) == {"cross-entropy", "hinge", "MSE (one-hot)"}
+    assert all(v["val_acc"] > 0.9 for v in three.values())
+    # only cross-entropy trains the softmax outputs as probabilities: it is the most confident
+    assert three["cross-entropy"]["mean_max_softmax"] > three["hinge"]["mean_max_softmax"]
+    assert three["cross-entropy"]["mean_max_softmax"] > three["MSE (one-hot)"]["mean_max_softmax"]
+
+
+# --------------------------------------------------------------------------- chapter 6
+def test_ch6_ensemble_multitask_sharing(chapter_results):
+    r = chapter_results(CH6)
+    e = r["ensemble"]
+    assert e["ensemble_nll"] < e["mean_single_nll"]
+    assert e["ensemble_acc"] >= e["mean_single_acc"]
+    assert r["multitask"]["acc_digit"] > 0.9 and r["multitask"]["acc_big"] > 0.9
+    assert r["multitask"]["params_shared"] < r["multitask"]["params_separate"]
+    assert r["param_sharing"]["conv"] == 16 * 9 + 16
+    assert r["param_sharing"]["dense"] > 100 * r["param_sharing"]["conv"]
+
+
+def test_ch6_label_smoothing(chapter_results):
+    ls = chapter_results(CH6)["label_smoothing"]
+    assert ls["0.1"]["logit_norm"] < 0.5 * ls["0.0"]["logit_norm"]
+    assert ls["0.1"]["confidence"] < ls["0.0"]["confidence"]
+    assert ls["0.1"]["confidence"] <= 1 - 0.1 + 0.1 / 10 + 1e-6
+    assert all(0 <= v["ece"] <= 1 for v in ls.values())
+
+
+def test_ch6_augmentation(chapter_results):
+    a = chapter_results(CH6)["augmentation"]
+    base = a["no augmentation"]["val_acc"]
+    assert a["augmented copies"]["val_acc"] > base
+    assert a["mixup"]["val_acc"] > base
+
+
+def test_ch6_initialisation(chapter_results):
+    i = chapter_results(CH6)["init"]
+    assert i["he_max_over_min"] < 2.0  # He: within a factor of 2 across 20 ReLU layers
+    assert i["normal_relu_last_over_first"] > 1e10  # N(0, 1): explodes
+    assert i["normal_tanh_last"] > 100  # N(0, 1) with tanh: pre-activations far in saturation
+    assert 1e-3 < i["xavier_tanh_last"] < 1
+
+
+def test_ch6_preprocessing(chapter_results):
+    p = chapter_results(CH6)["preprocessing"]
+    assert p["cond_standardized"] < p["cond_raw"] / 100
+    assert p["loss_standardized"] < p["loss_raw"]
+
+
+def test_ch6_learning_rate(chapter_results):
+    r = chapter_results(CH6)
+    lr = r["lr_range"]["suggested"]
+    assert 1e-3 <= lr <= 1.0  # a sane learning rate for SGD with momentum on this task
+    assert lr < r["lr_range"]["min_loss_lr"]  # before the bottom of the curve
+    assert r["schedule"]["constant lr"]["val_acc"] > 0.9
+    assert r["schedule"]["warm-up + cosine"]["val_acc"] > 0.8
+
+
+def test_ch6_bug_hunt(chapter_results):
+    b = chapter_results(CH6)["bug_hunt"]
+    assert b["log_C"] == pytest.approx(math.log(10))
+    assert abs(b["initial_fixed"] - math.log(10)) < 0.3  # untrained classifier: about log C
+    assert b["initial_broken"] > 3 * math.log(10)
+    assert b["final_fixed"] < 0.1  # the fixed loop overfits the tiny batch
+    assert b["final_broken"] > 1.0  # the broken one does not
+
+
+# --------------------------------------------------------------------------- self-checks
+def _quiet(check, fn, capsys):
+    ok = check(fn)
+    out = capsys.readouterr().out
+    return ok, out
+
+
+def _no_numbers_leak(out: str, reference: torch.Tensor) -> None:
+    """The printed message must not contain the reference values."""
+    for v in reference.flatten()[:20].tolist():
+        for text in (f"{v:.4f}", f"{v:.3f}"):
+            if abs(v) > 1e-3:
+                assert text not in out, f"self-check printed a reference value: {out!r}"
+
+
+def test_ch4_checks(capsys):
+    from dlcourse.regularization import soft_threshold
+
+    def good_ista(w, X, y, lam, lr):
+        return soft_threshold(w - lr * X.T @ (X @ w - y) / X.shape[0], lr * lam)
+
+    def bad_ista(w, X, y, lam, lr):  # thresholds by lam instead of lr * lam
+        return soft_threshold(w - lr * X.T @ (X @ w - y) / X.shape[0], lam)
+
+    def good_ridge(X, y, lam):
+        return torch.linalg.solve(X.T @ X + lam * torch.eye(X.shape[1], dtype=X.dtype), X.T @ y)
+
+    def bad_ridge(X, y, lam):  # forgets the penalty
+        return torch.linalg.lstsq(X, y[:, None]).solution[:, 0]
+
+    def good_svt(W, tau):
+        U, s, Vh = torch.linalg.svd(W, full_matrices=False)
+        return U @ torch.diag((s - tau).clamp(min=0)) @ Vh
+
+    def bad_svt(W, tau):  # thresholds the entries, not the singular values
+        return torch.sign(W) * (W.abs() - tau).clamp(min=0)
+
+    def unfinished(*args):
+        raise NotImplementedError
+
+    assert _quiet(ch4.check_ista_step, good_ista, capsys)[0]
+    ok, out = _quiet(ch4.check_ista_step, bad_ista, capsys)
+    assert not ok and "wrong values" in out
+    assert _quiet(ch4.check_ridge_solution, good_ridge, capsys)[0]
+    assert not _quiet(ch4.check_ridge_solution, bad_ridge, capsys)[0]
+    assert _quiet(ch4.check_svt, good_svt, capsys)[0]
+    ok, out = _quiet(ch4.check_svt, bad_svt, capsys)
+    assert not ok
+    W = torch.randn(6, 4, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    _no_numbers_leak(out, good_svt(W, 0.5))
+    for check in (ch4.check_ista_step, ch4.check_ridge_solution, ch4.check_svt):
+        ok, out = _quiet(check, unfinished, capsys)
+        assert not ok and "not implemented" in out
+        ok, out = _quiet(check, lambda *a: None, capsys)
+        assert not ok and "None" in out
+
+
+def test_ch5_checks(capsys):
+    def good_lse(z):
+        m = z.max(-1, keepdim=True).values
+        return (m + torch.log(torch.exp(z - m).sum(-1, keepdim=True))).squeeze(-1)
+
+    def naive_lse(z):
+        return torch.log(torch.exp(z).sum(-1))
+
+    def good_hinge(scores, target, margin=1.0):
+        true = scores.gather(1, target[:, None])
+        return (margin - true + scores).clamp(min=0).scatter(1, target[:, None], 0.0).sum(1).mean()
+
+    def hinge_with_true_term(scores, target, margin=1.0):
+        true = scores.gather(1, target[:, None])
+        return (margin - true + scores).clamp(min=0).sum(1).mean()
+
+    def good_soft_ce(logits, Y):
+        return -(Y * F.log_softmax(logits, dim=1)).sum(1).mean()
+
+    def naive_soft_ce(logits, Y):
+        return -(Y * torch.log(torch.exp(logits) / torch.exp(logits).sum(1, keepdim=True))).sum(1).mean()
+
+    assert _quiet(ch5.check_logsumexp, good_lse, capsys)[0]
+    ok, out = _quiet(ch5.check_logsumexp, naive_lse, capsys)
+    assert not ok and "inf or NaN" in out
+    assert _quiet(ch5.check_multiclass_hinge, good_hinge, capsys)[0]
+    ok, out = _quiet(ch5.check_multiclass_hinge, hinge_with_true_term, capsys)
+    assert not ok and "hint" in out
+    assert _quiet(ch5.check_soft_cross_entropy, good_soft_ce, capsys)[0]
+    assert not _quiet(ch5.check_soft_cross_entropy, naive_soft_ce, capsys)[0]
+    assert not _quiet(ch5.check_soft_cross_entropy, lambda l, Y: (l * Y).sum(), capsys)[0]
+
+
+def test_ch6_checks(capsys):
+    def good_smooth(y, k, eps):
+        return (1 - eps) * F.one_hot(y, k).double() + eps / k
+
+    def bad_smooth(y, k, eps):  # leaves the true class at 1 - eps
+        return (1 - eps) * F.one_hot(y, k).double() + eps / (k - 1) * (1 - F.one_hot(y, k).double())
+
+    def good_ece(probs, y, n_bins=10):
+        conf, pred = probs.max(1)
+        correct = (pred == y).double()
+        edges = torch.linspace(0, 1, n_bins + 1, dtype=torch.float64)
+        total = torch.zeros((), dtype=torch.float64)
+        for b in range(n_bins):
+            inside = (conf > edges[b]) & (conf <= edges[b + 1]) if b else (conf <= edges[1])
+            if inside.any():
+                total = total + inside.double().mean() * (correct[inside].mean() - conf[inside].mean()).abs()
+        return total
+
+    def unweighted_ece(probs, y, n_bins=10):
+        conf, pred = probs.max(1)
+        return ((pred == y).double().mean() - conf.mean()).abs()
+
+    def good_standardize(Xt, Xo):
+        m, s = Xt.mean(0), Xt.std(0, unbiased=False)
+        s = torch.where(s > 0, s, torch.ones_like(s))
+        return (Xt - m) / s, (Xo - m) / s
+
+    def leaky_standardize(Xt, Xo):  # uses the other set's own statistics
+        z = good_standardize(Xt, Xt)[0]
+        m, s = Xo.mean(0), Xo.std(0, unbiased=False)
+        return z, (Xo - m) / torch.where(s > 0, s, torch.ones_like(s))
+
+    def nan_standardize(Xt, Xo):  # divides by a zero standard deviation
+        m, s = Xt.mean(0), Xt.std(0, unbiased=False)
+        return (Xt - m) / s, (Xo - m) / s
+
+    assert _quiet(ch6.check_smooth_labels, good_smooth, capsys)[0]
+    assert not _quiet(ch6.check_smooth_labels, bad_smooth, capsys)[0]
+    assert _quiet(ch6.check_expected_calibration_error, good_ece, capsys)[0]
+    assert not _quiet(ch6.check_expected_calibration_error, unweighted_ece, capsys)[0]
+    assert _quiet(ch6.check_standardize, good_standardize, capsys)[0]
+    ok, out = _quiet(ch6.check_standardize, leaky_standardize, capsys)
+    assert not ok and "training set" in out
+    ok, out = _quiet(ch6.check_standardize, nan_standardize, capsys)
+    assert not ok and "NaN" in out
+    ok, out = _quiet(ch6.check_standardize, lambda a, b: (_ for _ in ()).throw(RuntimeError("boom")), capsys)
+    assert not ok and "RuntimeError" in out
+
+
+def test_solutions_in_the_text_pass_their_self_checks(capsys):
+    """Every function the folded solutions define passes the chapter's own self-check."""
+    import re
+
+    from dlcourse import losses
+    from dlcourse import regularization as R
+
+    namespace = {"torch": torch, "F": F, "R": R, "losses": losses}
+    for stem in (CH4, CH5, CH6):
+        nb = json.loads((ROOT / "chapters" / f"{stem}.ipynb").read_text(encoding="utf-8"))
+        markdown = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+        for block in re.findall(r"```\{solution\}.*?```", markdown, re.S):
+            code = "\n".join(line[4:] for line in block.splitlines() if line.startswith("    "))
+            code = code.split("\n\n")[0]  # the function definition, without the demonstration after it
+            if code.startswith("def "):
+                exec(compile(code, f"<{stem} solution>", "exec"), namespace)
+    pairs = [
+        (ch4.check_ista_step, "ista_step"), (ch4.check_ridge_solution, "ridge_solution"),
+        (ch4.check_svt, "svt_exercise"), (ch5.check_logsumexp, "logsumexp"),
+        (ch5.check_multiclass_hinge, "multiclass_hinge"), (ch5.check_soft_cross_entropy, "soft_cross_entropy"),
+        (ch6.check_smooth_labels, "smooth_labels"),
+        (ch6.check_expected_calibration_error, "expected_calibration_error"),
+        (ch6.check_standardize, "standardize"),
+    ]
+    for check, name in pairs:
+        assert name in namespace, f"no solution defines {name}"
+        assert check(namespace[name]), capsys.readouterr().out
