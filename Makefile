@@ -52,8 +52,14 @@ setup: $(STAMP)/installed assets
 # --- web assets: MathJax, require.js and the widget manager served with the site ------------
 assets: $(VENDOR)/.stamp
 
-$(VENDOR)/.stamp: Makefile
-	@rm -rf $(VENDOR) && mkdir -p $(VENDOR)/mathjax $(VENDOR)/requirejs $(VENDOR)/html-manager
+# The live widgets (dlcourse/live.py, anywidget) need anywidget's loader, which the widget
+# manager would otherwise fetch from a CDN: it comes with the pip package, and a small script
+# (dlcourse/static/page_config.js, loaded between require.js and embed-amd.js) points require.js
+# at it and keeps FontAwesome from breaking the widgets' icons.
+ANYWIDGET_JS := $(VENV)/share/jupyter/nbextensions/anywidget/index.js
+
+$(VENDOR)/.stamp: Makefile dlcourse/static/page_config.js
+	@rm -rf $(VENDOR) && mkdir -p $(VENDOR)/mathjax $(VENDOR)/requirejs $(VENDOR)/html-manager $(VENDOR)/anywidget
 	@if command -v npm >/dev/null 2>&1 && npm install --prefix $(STAMP)/npm --no-audit --no-fund --silent $(NPM_PKGS); then \
 	  cp -r $(STAMP)/npm/node_modules/mathjax/es5/. $(VENDOR)/mathjax/ && \
 	  cp $(STAMP)/npm/node_modules/requirejs/require.js $(VENDOR)/requirejs/ && \
@@ -66,6 +72,10 @@ $(VENDOR)/.stamp: Makefile
 	  echo "document.write('<script src=\"$(CDN_REQUIRE)\"><\/script>');" > $(VENDOR)/requirejs/require.js; \
 	  echo "document.write('<script src=\"$(CDN_EMBED)\"><\/script>');" > $(VENDOR)/html-manager/embed-amd.js; \
 	fi
+	@cp dlcourse/static/page_config.js $(VENDOR)/anywidget/config.js
+	@if [ -f $(ANYWIDGET_JS) ]; then cp $(ANYWIDGET_JS) $(VENDOR)/anywidget/index.js && \
+	  echo "web assets: anywidget's loader installed (live widgets work offline)"; \
+	else echo "web assets: $(ANYWIDGET_JS) not found (run make setup first): live widgets will not load"; fi
 	@touch $@
 
 # --- the book -------------------------------------------------------------------------------
