@@ -1,0 +1,123 @@
+"""Self-checks for chapter 2 (optimizers and hyperparameters).
+
+Each learner's step function works on plain tensors and returns the new parameters and state.
+The reference is ``torch.optim`` run for a few steps on the same gradients; the checks print
+which quantity is wrong and how far off it is, never the expected values, and never raise.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from .ch1 import _call, _same
+
+__all__ = ["check_momentum_step", "check_rmsprop_step", "check_adam_step"]
+
+_STEPS = 4
+
+
+def _gradients(seed: int, n: int = 5) -> list[torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    return [torch.randn(n, generator=gen, dtype=torch.float64) for _ in range(_STEPS)]
+
+
+def _torch_run(opt_cls, theta0: torch.Tensor, grads: list[torch.Tensor], **hyper) -> list:
+    """Parameters and optimizer state after each step of ``opt_cls`` fed ``grads``."""
+    p = torch.nn.Parameter(theta0.clone())
+    opt = opt_cls([p], **hyper)
+    out = []
+    for g in grads:
+        p.grad = g.clone()
+        opt.step()
+        out.append((p.detach().clone(), {k: v.clone() if torch.is_tensor(v) else v
+                                         for k, v in opt.state[p].items()}))
+    return out
+
+
+def check_momentum_step(fn: Callable) -> bool:
+    r"""Check ``fn(theta, grad, buf, lr, momentum) -> (theta, buf)``, torch's heavy ball.
+
+    :math:`\mathbf{b}_t = \mu \mathbf{b}_{t-1} + \mathbf{g}_t` (with :math:`\mathbf{b}_1 = \mathbf{g}_1`,
+    which is what starting from ``buf = zeros`` gives), :math:`\theta_t = \theta_{t-1} - \eta \mathbf{b}_t`.
+    """
+    lr, mu = 0.1, 0.9
+    grads = _gradients(21)
+    theta = torch.linspace(-1, 1, 5, dtype=torch.float64)
+    ref = _torch_run(torch.optim.SGD, theta, grads, lr=lr, momentum=mu)
+    buf = torch.zeros_like(theta)
+    for t, (g, (want_theta, state)) in enumerate(zip(grads, ref), start=1):
+        ran, got = _call(fn, theta.clone(), g.clone(), buf.clone(), lr, mu, name="momentum_step")
+        if not ran:
+            return False
+        if not isinstance(got, (tuple, list)) or len(got) != 2:
+            print("momentum_step: expected a tuple (theta, buf).")
+            return False
+        if not (_same(got[1], state["momentum_buffer"], f"buf after step {t}")
+                and _same(got[0], want_theta, f"theta after step {t}")):
+            return False
+        theta, buf = got[0].to(torch.float64), got[1].to(torch.float64)
+    print(f"momentum_step: correct for {_STEPS} steps (matches torch.optim.SGD).")
+    return True
+
+
+def check_rmsprop_step(fn: Callable) -> bool:
+    r"""Check ``fn(theta, grad, v, lr, alpha, eps) -> (theta, v)``, torch's RMSprop.
+
+    :math:`\mathbf{v}_t = \alpha \mathbf{v}_{t-1} + (1-\alpha)\mathbf{g}_t^2`,
+    :math:`\theta_t = \theta_{t-1} - \eta\, \mathbf{g}_t / (\sqrt{\mathbf{v}_t} + \epsilon)`.
+    """
+    lr, alpha, eps = 0.01, 0.9, 1e-8
+    grads = _gradients(22)
+    theta = torch.linspace(-1, 1, 5, dtype=torch.float64)
+    ref = _torch_run(torch.optim.RMSprop, theta, grads, lr=lr, alpha=alpha, eps=eps)
+    v = torch.zeros_like(theta)
+    for t, (g, (want_theta, state)) in enumerate(zip(grads, ref), start=1):
+        ran, got = _call(fn, theta.clone(), g.clone(), v.clone(), lr, alpha, eps, name="rmsprop_step")
+        if not ran:
+            return False
+        if not isinstance(got, (tuple, list)) or len(got) != 2:
+            print("rmsprop_step: expected a tuple (theta, v).")
+            return False
+        if not (_same(got[1], state["square_avg"], f"v after step {t}")
+                and _same(got[0], want_theta, f"theta after step {t}")):
+            return False
+        theta, v = got[0].to(torch.float64), got[1].to(torch.float64)
+    print(f"rmsprop_step: correct for {_STEPS} steps (matches torch.optim.RMSprop).")
+    return True
+
+
+def check_adam_step(fn: Callable) -> bool:
+    r"""Check ``fn(theta, grad, m, v, t, lr, betas, eps) -> (theta, m, v)``, Adam with bias correction.
+
+    :math:`\mathbf{m}_t = \beta_1\mathbf{m}_{t-1} + (1-\beta_1)\mathbf{g}_t`,
+    :math:`\mathbf{v}_t = \beta_2\mathbf{v}_{t-1} + (1-\beta_2)\mathbf{g}_t^2`,
+    :math:`\theta_t = \theta_{t-1} - \eta\,\hat{\mathbf{m}}_t/(\sqrt{\hat{\mathbf{v}}_t}+\epsilon)`.
+    """
+    lr, betas, eps = 0.1, (0.9, 0.999), 1e-8
+    grads = _gradients(23)
+    theta = torch.linspace(-1, 1, 5, dtype=torch.float64)
+    ref = _torch_run(torch.optim.Adam, theta, grads, lr=lr, betas=betas, eps=eps)
+    m = torch.zeros_like(theta)
+    v = torch.zeros_like(theta)
+    for t, (g, (want_theta, state)) in enumerate(zip(grads, ref), start=1):
+        ran, got = _call(fn, theta.clone(), g.clone(), m.clone(), v.clone(), t, lr, betas, eps,
+                         name="adam_step")
+        if not ran:
+            return False
+        if not isinstance(got, (tuple, list)) or len(got) != 3:
+            print("adam_step: expected a tuple (theta, m, v).")
+            return False
+        ok = _same(got[1], state["exp_avg"], f"m after step {t}")
+        ok = ok and _same(got[2], state["exp_avg_sq"], f"v after step {t}")
+        if ok and not _same(got[0], want_theta, f"theta after step {t}"):
+            if t == 1:
+                print("  hint: at t = 1 the corrected step has size about lr in every coordinate; "
+                      "check the bias correction.")
+            return False
+        if not ok:
+            return False
+        theta, m, v = (x.to(torch.float64) for x in got)
+    print(f"adam_step: correct for {_STEPS} steps (matches torch.optim.Adam).")
+    return True
