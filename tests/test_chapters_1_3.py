@@ -201,7 +201,7 @@ def test_ch2_epochs(chapter_results):
 def test_ch2_shows_the_widgets_and_the_code():
     nb = json.loads((ROOT / "chapters" / f"{CH2}.ipynb").read_text(encoding="utf-8"))
     text = "\n".join("".join(c["source"]) for c in nb["cells"])
-    for widget in ("momentum_valley()", "batch_size_saddle()"):
+    for widget in ("live_momentum_valley()", "live_batch_size_saddle()"):
         assert widget in text
     assert text.count(".static_figure())") == 2 and "make lab" in text
     # every literalinclude names a method that exists in dlcourse/optim.py
