@@ -1,0 +1,110 @@
+"""Run one nbgrader command in a fresh process, cheaply, with a wall-time limit.
+
+Starting ``nbgrader`` costs several seconds of CPU before any notebook runs (importing Jupyter's
+stack compiles dozens of grammars), about as much as grading a small notebook. Plain
+``nbgrader autograde`` pays it once for a whole class; one process per student would pay it per
+student. Here a *fork server* imports nbgrader once; each command then runs in a new process
+forked from it (milliseconds), in its own session, with ``cwd`` set to the course, its output in
+a log file. When the command ends or runs past its limit, the process group and every
+descendant (kernels start their own session) are killed.
+
+``wrapper`` (a sandbox launcher, for example) needs an ``exec``: the command then runs as an
+ordinary subprocess of ``python -m nbgrader``, paying the start-up.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["run_nbgrader", "kill_tree"]
+
+_PRELOAD = ["nbgrader.apps", "dlcourse._grading_proc"]
+
+
+def kill_tree(pid: int) -> None:
+    """Kill ``pid``, its process group and all its descendants."""
+    try:
+        import psutil
+
+        parent = psutil.Process(pid)
+        family = parent.children(recursive=True) + [parent]
+    except Exception:  # already gone, or psutil missing
+        family = []
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for proc in family:
+        try:
+            proc.kill()
+        except Exception:
+            pass
+
+
+def _child(argv: list[str], cwd: str, log_path: str, env: dict[str, str]) -> None:
+    """Body of the forked process: become a session leader, redirect output, run nbgrader."""
+    os.setsid()
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    os.chdir(cwd)
+    os.environ.update(env)
+    sys.argv = ["nbgrader", *argv]
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+
+    NbGraderApp.launch_instance(argv=argv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+
+def _context():
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(_PRELOAD)
+    return ctx
+
+
+def run_nbgrader(argv: list[str], cwd: Path, log_path: Path, timeout: float | None = None,
+                 env: dict[str, str] | None = None, wrapper: tuple[str, ...] = ()) -> int | None:
+    """Run ``nbgrader *argv`` in ``cwd``; return its exit code, or ``None`` when it timed out.
+
+    Output (stdout and stderr) goes to ``log_path``.
+    """
+    env = dict(env or {})
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    if wrapper:
+        with open(log_path, "w", encoding="utf-8") as log:
+            proc = subprocess.Popen([*wrapper, sys.executable, "-m", "nbgrader", *argv], cwd=cwd, stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    env=dict(os.environ, **env), start_new_session=True)
+            try:
+                return proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                kill_tree(proc.pid)
+                proc.wait()
+                return None
+    proc = _context().Process(target=_child, args=(argv, str(cwd), str(log_path), env), daemon=False)
+    proc.start()
+    proc.join(timeout)
+    timed_out = proc.exitcode is None
+    if timed_out:
+        kill_tree(proc.pid)
+    proc.join()
+    return None if timed_out else proc.exitcode
+
+
+def run_checked(argv: list[str], cwd: Path, log_path: Path) -> str:
+    """Run nbgrader, return its log; raise ``RuntimeError`` with the log's tail when it fails."""
+    start = time.perf_counter()
+    code = run_nbgrader(argv, cwd, log_path)
+    text = log_path.read_text(encoding="utf-8", errors="replace")
+    if code != 0:
+        raise RuntimeError(f"nbgrader {' '.join(argv)} failed (exit {code}, "
+                           f"{time.perf_counter() - start:.1f} s):\n{text[-3000:]}")
+    return text
