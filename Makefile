@@ -22,6 +22,9 @@ JOBS ?=
 SRC  ?=
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# Tools that the course's Python packages call by name (nbgrader runs `alembic`) come from the venv.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
 .PHONY: help setup assets book book-fast test lab clean release collect autograde feedback grades bench
 
 help:
