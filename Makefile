@@ -18,6 +18,7 @@ CDN_REQUIRE := https://cdn.jsdelivr.net/npm/requirejs@2.3.7/require.js
 CDN_EMBED   := https://cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager@1.0.15/dist/embed-amd.js
 
 A    ?=
+ARGS ?=
 JOBS ?=
 SRC  ?=
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
@@ -25,7 +26,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Tools that the course's Python packages call by name (nbgrader runs `alembic`) come from the venv.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help setup assets book book-fast test lab clean release collect autograde feedback grades bench
+.PHONY: help setup assets downloads book book-fast test lab clean release collect autograde feedback grades withheld bench
 
 help:
 	@echo "make book        build the website into _build/html (strict; executes every chapter)"
@@ -37,6 +38,7 @@ help:
 	@echo "make autograde A=ps1 [JOBS=n]        grade every submission of an assignment"
 	@echo "make feedback A=ps1                  HTML feedback per student"
 	@echo "make grades                          the gradebook as CSV"
+	@echo "make withheld [A=ps1 RELEASE=id]     scores withheld for review; release one"
 	@echo "make clean       remove build outputs"
 
 # --- set-up: the virtual environment, reinstalled only when the pins change ---------------
@@ -116,13 +118,18 @@ collect: $(STAMP)/installed
 	$(PY) -m dlcourse.grading collect --source "$(SRC)" --assignment "$(A)"
 
 autograde: $(STAMP)/installed
-	$(PY) -m dlcourse.grading autograde --assignment "$(A)" $(if $(JOBS),--jobs $(JOBS))
+	$(PY) -m dlcourse.grading autograde --assignment "$(A)" $(if $(JOBS),--jobs $(JOBS)) $(ARGS)
 
 feedback: $(STAMP)/installed
 	$(PY) -m dlcourse.grading feedback --assignment "$(A)"
 
 grades: $(STAMP)/installed
 	$(PY) -m dlcourse.grading grades
+
+# Scores withheld for review (flagged by the cheat checks): list them, or release one with
+# `make withheld A=ps1 RELEASE=student_id` (add USE_RECHECK=1 to keep the trusted re-check's score).
+withheld: $(STAMP)/installed
+	$(PY) -m dlcourse.grading withheld $(if $(A),-a "$(A)") $(if $(RELEASE),--release "$(RELEASE)") $(if $(USE_RECHECK),--use-recheck)
 
 clean:
 	rm -rf _build $(VENDOR) book/downloads

@@ -34,6 +34,18 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # room for a slow, shared machine while an infinite loop still costs only 30 s.
 c.Execute.timeout = 30
 c.Execute.interrupt_on_timeout = True
+# Student code is untrusted: `make autograde` runs every kernel in a sandbox (dlcourse.sandbox:
+# no network, no view of this folder, its own processes and, as root, its own user id) with these
+# limits. Command-line options (--memory, --cpu-seconds, --nproc, --file-size, --timeout,
+# --isolation) override them for one run; the per-cell limit is c.Execute.timeout above.
+c.DlcourseSandbox.memory = "4G"  # address space of each kernel process (torch needs ~1.3 GiB)
+c.DlcourseSandbox.cpu_seconds = 600  # CPU time of each kernel process
+c.DlcourseSandbox.nproc = 256  # processes and threads of one kernel
+c.DlcourseSandbox.file_size = "256M"  # largest file a kernel may write
+c.DlcourseSandbox.disk = "1G"  # the private working copy and /tmp, each
+c.DlcourseSandbox.timeout = 300  # wall time of one student's grading, in seconds
+c.DlcourseSandbox.isolation = "auto"  # auto: isolate where possible; require: refuse without; off
+c.DlcourseSandbox.review = True  # static scan, trusted re-check and scrubbing after autograde
 # A deleted test cell is put back (from the gradebook) and graded.
 c.OverwriteCells.add_missing_cells = True
 # Streams are cut to 1000 lines by nbgrader and to 200 kB per cell by dlcourse (a submission

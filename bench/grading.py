@@ -1,17 +1,19 @@
-"""Benchmark: plain serial ``nbgrader autograde`` against ``make autograde`` with parallel jobs.
+"""Benchmark: plain serial ``nbgrader autograde`` against ``make autograde``, isolation on and off.
 
 Grades the same N submissions of one assignment (default: 40 of ps1_backprop, a mix of solved,
-partly solved and blank notebooks) twice, in a temporary copy of the course:
+partly solved and blank notebooks) three times, in a temporary copy of the course:
 
 1. ``nbgrader autograde <id> --force`` run in the course folder (one process, students in turn);
 2. ``python -m dlcourse.grading autograde --assignment <id> --jobs J`` (what ``make autograde
-   JOBS=J`` runs: pre-check, one process per student, J at a time, report).
+   JOBS=J`` runs: pre-check, one process per student, J at a time, each kernel in the sandbox,
+   the review with its trusted re-check, report);
+3. the same with ``--isolation off`` (same limits, same review, no bubblewrap).
 
-Prints submissions per minute for both, the ratio, and the per-submission overhead of (2): its
-CPU-equivalent time per submission (wall time x jobs / N) minus serial nbgrader's time per
-submission (which is mostly the notebook's own run: kernel start and the tests).
+Prints submissions per minute for each, the ratio of (2) to (1), the per-submission overhead of
+(2): its CPU-equivalent time per submission (wall time x jobs / N) minus serial nbgrader's time
+per submission, and the cost of isolation: 1 - throughput(2) / throughput(3) (goal: under 20%).
 
-    python bench/grading.py [--n 40] [--jobs 2] [--assignment ps1]
+    python bench/grading.py [--n 40] [--jobs 2] [--assignment ps1] [--skip-serial]
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--assignment", default="ps1")
+    parser.add_argument("--skip-serial", action="store_true", help="only isolation on against off")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         course = Path(tmp) / "assignments"
@@ -52,28 +55,40 @@ def main() -> None:
         for i in range(args.n):
             S.write_submission(course, f"student{i:03d}", aid, kinds[i % len(kinds)])
 
-        start = time.perf_counter()
-        serial = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", aid, "--force",
-                                 f"--CourseDirectory.root={course}"], cwd=course, capture_output=True, text=True)
-        t_serial = time.perf_counter() - start
-        if serial.returncode != 0:
-            sys.exit(f"serial nbgrader autograde failed:\n{serial.stderr[-2000:]}")
+        t_serial = None
+        if not args.skip_serial:
+            start = time.perf_counter()
+            serial = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", aid, "--force",
+                                     f"--CourseDirectory.root={course}"], cwd=course, capture_output=True,
+                                    text=True)
+            t_serial = time.perf_counter() - start
+            if serial.returncode != 0:
+                sys.exit(f"serial nbgrader autograde failed:\n{serial.stderr[-2000:]}")
 
-        start = time.perf_counter()
-        ours = subprocess.run([*cli, "autograde", "--assignment", aid, "--jobs", str(args.jobs)],
-                              capture_output=True, text=True)
-        t_ours = time.perf_counter() - start
-        if ours.returncode != 0:
-            sys.exit(f"make autograde failed:\n{ours.stdout[-2000:]}{ours.stderr[-2000:]}")
+        times, notice = {}, ""
+        for isolation in ("auto", "off"):
+            start = time.perf_counter()
+            ours = subprocess.run([*cli, "autograde", "--assignment", aid, "--jobs", str(args.jobs),
+                                   "--isolation", isolation], capture_output=True, text=True)
+            times[isolation] = time.perf_counter() - start
+            if ours.returncode != 0:
+                sys.exit(f"make autograde failed:\n{ours.stdout[-2000:]}{ours.stderr[-2000:]}")
+            notice = notice or ours.stdout.splitlines()[0]
 
-    n = args.n
-    per_serial = t_serial / n
-    overhead = t_ours * args.jobs / n - per_serial
-    print(f"{n} submissions of {aid} on {os.cpu_count()} cores")
-    print(f"serial nbgrader autograde : {t_serial:7.1f} s  {60 * n / t_serial:6.1f} submissions/min")
-    print(f"make autograde JOBS={args.jobs:<5} : {t_ours:7.1f} s  {60 * n / t_ours:6.1f} submissions/min")
-    print(f"ratio (parallel / serial) : {t_serial / t_ours:7.2f}x")
-    print(f"overhead per submission   : {overhead:7.2f} s (CPU-equivalent, beyond serial nbgrader's {per_serial:.2f} s)")
+    n, t_on, t_off = args.n, times["auto"], times["off"]
+    print(f"{n} submissions of {aid} on {os.cpu_count()} cores; {notice[:60]}...")
+    if t_serial is not None:
+        per_serial = t_serial / n
+        print(f"serial nbgrader autograde : {t_serial:7.1f} s  {60 * n / t_serial:6.1f} submissions/min")
+    print(f"make autograde JOBS={args.jobs:<5} : {t_on:7.1f} s  {60 * n / t_on:6.1f} submissions/min (isolation on)")
+    print(f"  --isolation off         : {t_off:7.1f} s  {60 * n / t_off:6.1f} submissions/min")
+    print(f"cost of isolation         : {100 * (1 - t_off / t_on):6.1f} % of throughput "
+          f"(on/off throughput ratio {t_off / t_on:.2f}; goal: cost < 20 %)")
+    if t_serial is not None:
+        overhead = t_on * args.jobs / n - per_serial
+        print(f"ratio (parallel / serial) : {t_serial / t_on:7.2f}x")
+        print(f"overhead per submission   : {overhead:7.2f} s (CPU-equivalent, beyond serial nbgrader's "
+              f"{per_serial:.2f} s; includes the review's trusted re-check)")
 
 
 if __name__ == "__main__":

@@ -70,6 +70,9 @@ class StudentResult:
     flags: list[str] = field(default_factory=list)  # what an instructor should look at
     seconds: float = 0.0
     log: str = ""
+    recheck_score: float | None = None  # points of the trusted re-check (None: not reviewed)
+    recheck_failed: list[str] = field(default_factory=list)  # tests the re-check failed
+    withheld: str = ""  # why the score is withheld until the instructor decides ("" if not)
 
     @property
     def processed(self) -> bool:

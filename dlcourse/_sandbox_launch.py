@@ -10,7 +10,8 @@ the student's working folder, it starts ``ipykernel`` inside ``bwrap``:
   the ``dlcourse`` package, read-only; the working folder is a *copy* in a private in-memory
   folder (``/home/student/<name>``) without any notebook (the notebook being graded holds the
   hidden tests); a private ``/tmp``; the connection file and the IPC socket folder;
-- new network (only a private loopback), PID, IPC and UTS namespaces;
+- new network (no interface up: as root the private loopback bwrap sets up is removed, see
+  :func:`loopback_down_then_exec`), PID, IPC and UTS namespaces;
 - when the grader is root, an unprivileged user id of its own (``setpriv``), so ``RLIMIT_NPROC``
   counts only this kernel's processes and threads;
 - rlimits (:class:`Limits`), a scrubbed environment (no ``NBGRADER_EXECUTION``, no grader paths).
@@ -136,6 +137,9 @@ def bwrap_command(support: SandboxSupport, limits: Limits, workdir: Path, connec
             args += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
+    # the private /tmp first: binds below come after it, so a venv or course under /tmp shows
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--perms", "1777", "--size", str(limits.disk), "--tmpfs", "/tmp"]
     bound = _ro_paths(extra_ro)
     for path in bound:
         args += ["--ro-bind", path, path]
@@ -143,8 +147,6 @@ def bwrap_command(support: SandboxSupport, limits: Limits, workdir: Path, connec
         real = str(Path(path).resolve())
         if any(real == b or real.startswith(b + "/") for b in bound):
             args += ["--perms", "0000", "--tmpfs", real]
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--perms", "1777", "--size", str(limits.disk), "--tmpfs", "/tmp"]
     fds: list[int] = []
     if uid is not None:  # a passwd entry, so that getpass, pwd and torch find a user name
         fds += [_data_fd(f"root:x:0:0::/root:/bin/false\nstudent:x:{uid}:{uid}::/tmp:/bin/false\n"),
@@ -163,11 +165,38 @@ def bwrap_command(support: SandboxSupport, limits: Limits, workdir: Path, connec
     for path in sorted(parents - set(bound) - {"/", "/tmp", "/usr", "/etc"}, key=len):
         args += ["--chmod", "0755", path]
     fds.append(_data_fd(json.dumps(connection)))
-    args += ["--perms", "0444", "--ro-bind-data", str(fds[-1]), CONNECTION, "--chdir", work, "--"]
-    if uid is not None:
-        args += [support.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+    args += ["--perms", "0444", "--ro-bind-data", str(fds[-1]), CONNECTION, "--chdir", work]
+    if uid is not None:  # as root: take the private loopback down too, then drop to the uid
+        args += ["--cap-add", "CAP_NET_ADMIN", "--", sys.executable, str(Path(__file__).resolve()),
+                 LOOPBACK_DOWN, "--", support.setpriv, f"--reuid={uid}", f"--regid={uid}",
+                 "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+    else:
+        args += ["--"]
     return args + kernel_argv, fds, skipped
+
+
+LOOPBACK_DOWN = "--loopback-down-then-exec"
+
+
+def loopback_down_then_exec(argv: list[str]) -> None:
+    """Inside the sandbox: remove the namespace's own loopback, then ``exec`` ``argv``.
+
+    bwrap brings up a private loopback, on which a connection to 127.0.0.1 is *refused*; with
+    its address removed and the device down, every connection fails with ``ENETUNREACH``: the
+    kernel has no network at all. (``ioctl`` on a ``struct ifreq``: 16 bytes of interface name,
+    then a ``sockaddr_in`` for ``SIOCSIFADDR``, where 0.0.0.0 deletes the address, or a short of
+    flags for ``SIOC[GS]IFFLAGS``.)
+    """
+    import socket
+    import struct
+
+    siocgifflags, siocsifflags, siocsifaddr, iff_up = 0x8913, 0x8914, 0x8916, 0x1
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        fcntl.ioctl(sock, siocsifaddr, struct.pack("16sH2s4s8x", b"lo", socket.AF_INET, b"",
+                                                   socket.inet_aton("0.0.0.0")))
+        flags = struct.unpack("16sh22x", fcntl.ioctl(sock, siocgifflags, struct.pack("16sh22x", b"lo", 0)))[1]
+        fcntl.ioctl(sock, siocsifflags, struct.pack("16sh22x", b"lo", flags & ~iff_up))
+    os.execv(argv[0], argv)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -240,4 +269,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == [LOOPBACK_DOWN]:
+        loopback_down_then_exec(sys.argv[3:])  # after the "--"
     sys.exit(main(sys.argv[1:]))

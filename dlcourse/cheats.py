@@ -174,7 +174,11 @@ class Review:
 
 
 def review(submission, source, autograded, **recheck_options) -> Review:
-    """Scan, re-check and scrub one submission; ``recheck_options`` go to :func:`recheck`."""
+    """Scan, re-check and scrub one submission; ``recheck_options`` go to :func:`recheck`.
+
+    The re-check only runs when the student's kernel passed at least one test: it can lower a
+    score, never raise it, so a submission that scored nothing has nothing to confirm.
+    """
     sub, src, auto = _read(submission), _read(source), _read(autograded)
     points = {_meta(c).get("grade_id"): float(_meta(c).get("points", 0)) for c in src.cells
               if _meta(c).get("grade") and not _meta(c).get("solution")}
@@ -183,7 +187,10 @@ def review(submission, source, autograded, **recheck_options) -> Review:
         gid = _meta(cell).get("grade_id")
         if gid in points:
             kernel[gid] = not any(o.output_type == "error" for o in cell.get("outputs", []))
-    passed, notes = recheck(sub, src, **recheck_options)
+    if any(kernel.values()):
+        passed, notes = recheck(sub, src, **recheck_options)
+    else:  # the kernel passed nothing: no score to confirm, no kernel start to pay
+        passed, notes = {gid: False for gid in points}, ["re-check skipped: the kernel passed no test"]
     scrubbed, redactions = scrub(auto, src)
     mismatches = [gid for gid in points if kernel.get(gid) and not passed.get(gid)]
     score = sum(points[g] for g in points if passed.get(g) and kernel.get(g, True))

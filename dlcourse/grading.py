@@ -4,9 +4,12 @@
 
     python -m dlcourse.grading release   [--assignment A]           # make release
     python -m dlcourse.grading collect   --source DIR_OR_ZIP --assignment A
-    python -m dlcourse.grading autograde [--assignment A] [--jobs N]
+    python -m dlcourse.grading autograde [--assignment A] [--jobs N] [--memory 4G] [--cpu-seconds 600]
+                                         [--nproc 256] [--file-size 256M] [--cell-timeout S]
+                                         [--timeout S] [--isolation auto|require|off]
     python -m dlcourse.grading feedback  [--assignment A]
     python -m dlcourse.grading grades    [--output PATH]
+    python -m dlcourse.grading withheld  [--assignment A] [--release STUDENT [--use-recheck]]
 
 ``A`` is an assignment id (``ps1_backprop``) or its short form (``ps1``); without it a step runs
 for every assignment. ``--course DIR`` selects another course folder (default: ``assignments/``
@@ -16,6 +19,12 @@ given explicitly.
 The instructor's files are never modified: ``submitted/`` is only read; autograde grades
 pre-checked copies in ``staged/`` (see :mod:`dlcourse._grading_precheck`), backs the gradebook up
 into ``backups/`` first, and writes its report to ``reports/<assignment>/``.
+
+Student code is untrusted: each kernel runs in the sandbox of :mod:`dlcourse.sandbox` (limits
+from ``c.DlcourseSandbox`` in ``nbgrader_config.py`` or the options above), and each result is
+reviewed outside the student's kernel (:mod:`dlcourse.cheats`); a flagged score is withheld
+(``reports/<assignment>/withheld.csv``) until released with ``withheld --release``. See
+:mod:`dlcourse._grading_secure`.
 """
 
 from __future__ import annotations
@@ -27,16 +36,20 @@ import os
 import shutil
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
 from ._grading_course import (DEFAULT_COURSE, CollectReport, Course, backup_gradebook, collect,
                               read_notebook_json, release_leaks)
 from ._grading_preprocessors import hidden_test_lines
-from ._grading_run import GradeJob, StudentResult, grade_all, read_result, stage
+from ._grading_run import GradeJob, StudentResult, stage
+from ._grading_secure import (SandboxSettings, Withheld, grade_safely, read_settings, read_withheld,
+                              release_decision, update_withheld)
+from ._sandbox_limits import SandboxSupport, probe
 
-__all__ = ["Course", "GradeJob", "StudentResult", "release", "collect", "autograde", "feedback",
-           "grades", "main"]
+__all__ = ["Course", "GradeJob", "StudentResult", "SandboxSettings", "read_settings", "release",
+           "collect", "autograde", "feedback", "grades", "withheld", "main"]
 
 
 def release(course: Course, assignment: str | None = None, downloads: Path | None = None,
@@ -77,21 +90,34 @@ def _ensure_gradebook(course: Course, aid: str, students: list[str]) -> None:
 
 
 def autograde(course: Course, assignment: str | None = None, jobs: int | None = None,
-              cell_timeout: int | None = None, timeout: float = 300.0, kernel_name: str | None = None,
-              extra_args: tuple[str, ...] = (), wrapper: tuple[str, ...] = ()) -> list[StudentResult]:
-    """Pre-check and grade every submission of ``assignment`` (all assignments when ``None``).
+              settings: SandboxSettings | None = None, support: SandboxSupport | None = None
+              ) -> list[StudentResult]:
+    """Pre-check, grade in the sandbox and review every submission of ``assignment`` (all when None).
 
-    Students are graded in ``jobs`` parallel processes (default: the number of cores); each has
-    ``timeout`` seconds of wall time. Returns one :class:`StudentResult` per submission and
-    writes them to ``reports/<assignment>/autograde-<time>.csv`` and ``.../latest.csv``.
+    Students are graded in ``jobs`` parallel processes (default: the number of cores), each kernel
+    in the sandbox with ``settings`` (default: ``c.DlcourseSandbox`` of ``nbgrader_config.py``).
+    Prints one line saying whether isolation is on; raises ``RuntimeError`` when
+    ``settings.isolation == "require"`` and this machine cannot isolate. Returns one
+    :class:`StudentResult` per submission and writes them to ``reports/<assignment>/latest.csv``
+    (and a time-stamped copy); flagged scores go to ``reports/<assignment>/withheld.csv``.
     """
     jobs = jobs or os.cpu_count() or 1
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    settings = read_settings(course) if settings is None else settings
+    if settings.isolation != "off":
+        support = probe() if support is None else support
+        print(support.notice(settings.limits))
+        if settings.isolation == "require" and not support.isolated:
+            raise RuntimeError("isolation required (--isolation require) but unavailable: " + support.reason)
+    else:
+        print("sandbox: isolation OFF (asked for); still applied: memory, CPU, file-size and "
+              "process limits, per-cell timeout, kill of the kernel's process group")
     backup = backup_gradebook(course)
     if backup:
         print(f"gradebook backed up to {backup.relative_to(course.root)}")
     results: list[StudentResult] = []
-    todo: list[GradeJob] = []
-    pending: dict[tuple[str, str], StudentResult] = {}
+    todo: list[StudentResult] = []
     for aid in course.resolve(assignment):
         students = sorted(p.parent.name for p in course.submitted.glob(f"*/{aid}") if p.is_dir())
         if not students:
@@ -102,26 +128,19 @@ def autograde(course: Course, assignment: str | None = None, jobs: int | None = 
             res = StudentResult(sid, aid, repairs=check.repairs, flags=list(check.problems))
             results.append(res)
             if check.gradable:
-                pending[(aid, sid)] = res
-                todo.append(GradeJob(course, aid, sid, kernel_name=kernel_name, cell_timeout=cell_timeout,
-                                     timeout=timeout, extra_args=extra_args, wrapper=wrapper))
+                todo.append(res)
             else:
                 res.status = "not graded"
-    for job, status, seconds, log in grade_all(todo, jobs):
-        res = pending[(job.assignment, job.student)]
-        res.status, res.seconds, res.log = status, seconds, log
-        if status == "timeout":
-            res.flags.append(f"grading stopped at the {timeout:.0f} s limit")
-        elif status == "error":
-            res.flags.append("nbgrader failed: see reports/%s/logs/%s.log" % (job.assignment, job.student))
-        read_result(course, job.assignment, job.student, res)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(lambda r: grade_safely(course, r.assignment, r.student, settings, support, r), todo))
+    update_withheld(course, todo)
     _write_report(course, results)
     print_table(results)
     return results
 
 
 _REPORT_FIELDS = ["assignment", "student", "status", "score", "max_score", "manual_max", "failures",
-                  "timeouts", "repairs", "flags", "seconds"]
+                  "timeouts", "repairs", "flags", "seconds", "recheck_score", "withheld"]
 
 
 def _write_report(course: Course, results: list[StudentResult]) -> None:
@@ -139,6 +158,8 @@ def _write_report(course: Course, results: list[StudentResult]) -> None:
                         for k in ("failures", "timeouts", "repairs", "flags"):
                             row[k] = "; ".join(row[k])
                         row["seconds"] = f"{r.seconds:.1f}"
+                        row["recheck_score"] = "" if r.recheck_score is None else f"{r.recheck_score:g}"
+                        row["withheld"] = f"withheld: {r.withheld}" if r.withheld else ""
                         writer.writerow(row)
         print(f"report: {(folder / 'latest.csv').relative_to(course.root)}")
 
@@ -153,14 +174,23 @@ def print_table(results: list[StudentResult]) -> None:
         notes += [f"cell timeout: {', '.join(r.timeouts)}"] if r.timeouts else []
         notes += r.repairs + r.flags
         score = f"{r.score:g}/{r.max_score:g}"
+        if r.withheld:
+            notes.insert(0, f"withheld: {r.withheld} (kernel {score}, re-check {r.recheck_score or 0:g})")
+            score = "withheld"
         print(f"{r.assignment:<20} {r.student:<16} {r.status:<10} {score:>11} {r.seconds:>5.1f}s  "
               + " | ".join(notes))
     done = sum(r.processed for r in results)
-    print(f"{done} of {len(results)} submissions processed")
+    held = sum(bool(r.withheld) for r in results)
+    print(f"{done} of {len(results)} submissions processed" + (
+        f"; {held} score(s) withheld for review: python -m dlcourse.grading withheld" if held else ""))
 
 
 def feedback(course: Course, assignment: str | None = None) -> list[Path]:
-    """HTML feedback per student; raises ``RuntimeError`` if a page would show hidden-test text."""
+    """HTML feedback per student; raises ``RuntimeError`` if a page would show hidden-test text.
+
+    Pages are generated from the autograded notebooks, which the review has already scrubbed of
+    hidden-test text. No page is kept for a submission whose score is withheld.
+    """
     pages = []
     for aid in course.resolve(assignment):
         if not any(course.autograded.glob(f"*/{aid}")):
@@ -168,6 +198,10 @@ def feedback(course: Course, assignment: str | None = None) -> list[Path]:
         course.run_nbgrader("generate_feedback", aid, "--force")
         source = read_notebook_json(course.notebook("source", aid))
         hidden = [line for c in source["cells"] for line in hidden_test_lines("".join(c["source"]), 12)]
+        held = read_withheld(course, aid)
+        for sid in sorted(held):
+            shutil.rmtree(course.feedback / sid / aid, ignore_errors=True)
+            print(f"feedback: none for {sid} (score withheld: {held[sid].reason})")
         for page in sorted(course.feedback.glob(f"*/{aid}/*.html")):
             text = html.unescape(page.read_text(encoding="utf-8"))
             leaked = [line for line in hidden if line in text]
@@ -204,8 +238,9 @@ def grades(course: Course, output: Path | None = None) -> Path:
                     maxima[col] += cell.max_score
             columns.append(f"{a.name}:total")
             maxima[f"{a.name}:total"] = a.max_score
+        held = {a.name: read_withheld(course, a.name) for a in assignments}
         for student in sorted(gb.students, key=lambda s: s.id):
-            row = {"student_id": student.id, **{c: 0.0 for c in columns}}
+            row = {"student_id": student.id, **{c: 0.0 for c in columns}, "withheld": ""}
             for a in assignments:
                 try:
                     sub = gb.find_submission(a.name, student.id)
@@ -215,9 +250,13 @@ def grades(course: Course, output: Path | None = None) -> Path:
                     for grade in nb.grades:
                         row[f"{a.name}:{_task(grade.name)}"] += grade.score
                 row[f"{a.name}:total"] = sub.score
-            row["total"] = sum(row[f"{a.name}:total"] for a in assignments)
+                if student.id in held[a.name]:
+                    row[f"{a.name}:total"] = "withheld"
+                    row["withheld"] += f"{a.name} ({held[a.name][student.id].reason}) "
+            row["total"] = sum(v for a in assignments if isinstance(v := row[f"{a.name}:total"], float))
+            row["withheld"] = row["withheld"].strip()
             rows[student.id] = row
-    fields = ["student_id", *columns, "total", "max_total"]
+    fields = ["student_id", *columns, "total", "max_total", "withheld"]
     output.parent.mkdir(parents=True, exist_ok=True)
     with open(output, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fields)
@@ -227,7 +266,35 @@ def grades(course: Course, output: Path | None = None) -> Path:
         for row in rows.values():
             writer.writerow({**row, "max_total": max_total})
     print(f"grades of {len(rows)} students in {len(assignments)} assignments written to {output}")
+    for row in rows.values():
+        if row["withheld"]:
+            print(f"WITHHELD  {row['student_id']}: {row['withheld']} (not counted in total)")
     return output
+
+
+def withheld(course: Course, assignment: str | None = None, release: str | None = None,
+             use_recheck: bool = False) -> list[Withheld]:
+    """List withheld scores; with ``release`` (a student id), release that student's score.
+
+    Released as it stands in the gradebook (the kernel's, or what you set in the formgrader),
+    or, with ``use_recheck``, with every test the trusted re-check failed set to 0 points.
+    """
+    aids = course.resolve(assignment)
+    if release:
+        if len(aids) != 1:
+            raise ValueError("--release needs --assignment")
+        row = release_decision(course, aids[0], release, use_recheck)
+        how = "re-check's score" if use_recheck else "gradebook's score"
+        print(f"released {release} in {aids[0]} with the {how} (was withheld: {row.reason})")
+        return [row]
+    rows = [w for aid in aids for w in read_withheld(course, aid).values()]
+    for aid in aids:
+        for w in read_withheld(course, aid).values():
+            print(f"{aid:<20} {w.student:<16} kernel {w.kernel_score:g}/{w.max_score:g}  "
+                  f"re-check {w.recheck_score:g}  {w.reason}")
+    if not rows:
+        print("no withheld scores")
+    return rows
 
 
 def _print_collect(report: CollectReport) -> None:
@@ -243,7 +310,15 @@ def _print_collect(report: CollectReport) -> None:
         print(f"UNKNOWN   {name} (no student id recognised; not collected)")
 
 
+def _venv_tools_on_path() -> None:
+    """nbgrader runs ``alembic`` by name: find it beside this interpreter even without activation."""
+    bindir = os.path.dirname(sys.executable)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")]).rstrip(os.pathsep)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _venv_tools_on_path()
     parser = argparse.ArgumentParser(prog="python -m dlcourse.grading", description=__doc__.split("\n")[0])
     parser.add_argument("--course", type=Path, default=DEFAULT_COURSE, help="course folder (default: %(default)s)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -258,9 +333,19 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("autograde", help="pre-check and grade every submission")
     p.add_argument("--assignment", "-a")
     p.add_argument("--jobs", "-j", type=int, default=None, help="parallel students (default: cores)")
-    p.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (default: config)")
-    p.add_argument("--timeout", type=float, default=300.0, help="seconds per student (default: 300)")
-    p.add_argument("--kernel", default=None, help="kernel name (default: the notebook's)")
+    p.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (default: c.Execute.timeout)")
+    p.add_argument("--timeout", type=float, default=None, help="seconds per student (default: 300)")
+    p.add_argument("--memory", default=None, help="address space per kernel process, e.g. 4G (default)")
+    p.add_argument("--cpu-seconds", type=int, default=None, help="CPU seconds per process (default: 600)")
+    p.add_argument("--nproc", type=int, default=None, help="processes and threads per kernel (default: 256)")
+    p.add_argument("--file-size", default=None, help="largest file a kernel writes (default: 256M)")
+    p.add_argument("--isolation", choices=("auto", "require", "off"), default=None,
+                   help="auto: isolate where possible (default); require: refuse without; off")
+    p = sub.add_parser("withheld", help="list withheld scores, or release one")
+    p.add_argument("--assignment", "-a")
+    p.add_argument("--release", metavar="STUDENT", help="release this student's score")
+    p.add_argument("--use-recheck", action="store_true",
+                   help="with --release: score the tests the trusted re-check failed as 0")
     p = sub.add_parser("feedback", help="HTML feedback per student")
     p.add_argument("--assignment", "-a")
     p = sub.add_parser("grades", help="the gradebook as CSV")
@@ -275,14 +360,19 @@ def main(argv: list[str] | None = None) -> int:
             (aid,) = course.resolve(args.assignment)
             _print_collect(collect(course, args.source, aid, replace=args.replace))
         elif args.command == "autograde":
-            results = autograde(course, args.assignment, args.jobs, args.cell_timeout, args.timeout, args.kernel)
+            settings = read_settings(course, memory=args.memory, cpu_seconds=args.cpu_seconds, nproc=args.nproc,
+                                     file_size=args.file_size, isolation=args.isolation, timeout=args.timeout,
+                                     cell_timeout=args.cell_timeout)
+            results = autograde(course, args.assignment, args.jobs, settings)
             print(f"autograde took {time.perf_counter() - start:.1f} s")
             return 0 if all(r.processed for r in results) else 1
         elif args.command == "feedback":
             feedback(course, args.assignment)
         elif args.command == "grades":
             grades(course, args.output)
-    except (ValueError, RuntimeError) as exc:
+        elif args.command == "withheld":
+            withheld(course, args.assignment, args.release, args.use_recheck)
+    except (ValueError, TypeError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
