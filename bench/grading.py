@@ -7,7 +7,8 @@ partly solved and blank notebooks) three times, in a temporary copy of the cours
 2. ``python -m dlcourse.grading autograde --assignment <id> --jobs J`` (what ``make autograde
    JOBS=J`` runs: pre-check, one process per student, J at a time, each kernel in the sandbox,
    the review with its trusted re-check, report);
-3. the same with ``--isolation off`` (same limits, same review, no bubblewrap).
+3. the same with ``--isolation off`` (same limits, same review, no bubblewrap);
+4. the same with ``--isolation off --no-review``: the parallel workflow alone.
 
 Prints submissions per minute for each, the ratio of (2) to (1), the per-submission overhead of
 (2): its CPU-equivalent time per submission (wall time x jobs / N) minus serial nbgrader's time
@@ -66,11 +67,13 @@ def main() -> None:
                 sys.exit(f"serial nbgrader autograde failed:\n{serial.stderr[-2000:]}")
 
         times, notice = {}, ""
-        for isolation in ("auto", "off"):
+        runs = {"auto": ["--isolation", "auto"], "off": ["--isolation", "off"],
+                "bare": ["--isolation", "off", "--no-review"]}
+        for name, flags in runs.items():
             start = time.perf_counter()
             ours = subprocess.run([*cli, "autograde", "--assignment", aid, "--jobs", str(args.jobs),
-                                   "--isolation", isolation], capture_output=True, text=True)
-            times[isolation] = time.perf_counter() - start
+                                   *flags], capture_output=True, text=True)
+            times[name] = time.perf_counter() - start
             if ours.returncode != 0:
                 sys.exit(f"make autograde failed:\n{ours.stdout[-2000:]}{ours.stderr[-2000:]}")
             notice = notice or ours.stdout.splitlines()[0]
@@ -84,7 +87,12 @@ def main() -> None:
     print(f"  --isolation off         : {t_off:7.1f} s  {60 * n / t_off:6.1f} submissions/min")
     print(f"cost of isolation         : {100 * (1 - t_off / t_on):6.1f} % of throughput "
           f"(on/off throughput ratio {t_off / t_on:.2f}; goal: cost < 20 %)")
+    t_bare = times["bare"]
+    print(f"  --isolation off --no-review: {t_bare:5.1f} s  {60 * n / t_bare:6.1f} submissions/min "
+          "(the parallel workflow alone)")
+    print(f"cost of the review        : {100 * (1 - t_bare / t_off):6.1f} % of throughput")
     if t_serial is not None:
+        print(f"ratio, workflow alone / serial: {t_serial / t_bare:5.2f}x (goal >= 1.7x on 2 cores)")
         overhead = t_on * args.jobs / n - per_serial
         print(f"ratio (parallel / serial) : {t_serial / t_on:7.2f}x")
         print(f"overhead per submission   : {overhead:7.2f} s (CPU-equivalent, beyond serial nbgrader's "

@@ -339,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cpu-seconds", type=int, default=None, help="CPU seconds per process (default: 600)")
     p.add_argument("--nproc", type=int, default=None, help="processes and threads per kernel (default: 256)")
     p.add_argument("--file-size", default=None, help="largest file a kernel writes (default: 256M)")
+    p.add_argument("--no-review", action="store_true",
+                   help="skip the cheat review (static scan, trusted re-check); not for strangers' code")
     p.add_argument("--isolation", choices=("auto", "require", "off"), default=None,
                    help="auto: isolate where possible (default); require: refuse without; off")
     p = sub.add_parser("withheld", help="list withheld scores, or release one")
@@ -362,7 +364,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "autograde":
             settings = read_settings(course, memory=args.memory, cpu_seconds=args.cpu_seconds, nproc=args.nproc,
                                      file_size=args.file_size, isolation=args.isolation, timeout=args.timeout,
-                                     cell_timeout=args.cell_timeout)
+                                     cell_timeout=args.cell_timeout,
+                                     review=False if args.no_review else None)
             results = autograde(course, args.assignment, args.jobs, settings)
             print(f"autograde took {time.perf_counter() - start:.1f} s")
             return 0 if all(r.processed for r in results) else 1
