@@ -104,7 +104,7 @@ test: setup downloads
 lab: setup
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --notebook-dir=chapters
 
-bench: setup
+bench: setup downloads
 	$(PY) bench/build.py
 	$(PY) bench/optim.py
 	$(PY) bench/widgets.py
