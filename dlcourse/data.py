@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import torch
 
+from ._checks import check_int as _check_int
 from .device import get_device
 
 __all__ = [
@@ -39,14 +40,6 @@ class Splits(NamedTuple):
 
 
 # --------------------------------------------------------------------------- argument checks
-def _check_int(name: str, value, minimum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
-
-
 def _check_nonneg(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
