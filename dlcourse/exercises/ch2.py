@@ -36,30 +36,36 @@ def _torch_run(opt_cls, theta0: torch.Tensor, grads: list[torch.Tensor], **hyper
     return out
 
 
+def _check_one_state_step(fn: Callable, name: str, opt_cls, seed: int, hyper: dict,
+                          state_key: str, state_name: str) -> bool:
+    """Run ``fn(theta, grad, state, *hyper.values()) -> (theta, state)`` beside ``opt_cls``."""
+    grads = _gradients(seed)
+    theta = torch.linspace(-1, 1, 5, dtype=torch.float64)
+    ref = _torch_run(opt_cls, theta, grads, **hyper)
+    state_now = torch.zeros_like(theta)
+    for t, (g, (want_theta, state)) in enumerate(zip(grads, ref), start=1):
+        ran, got = _call(fn, theta.clone(), g.clone(), state_now.clone(), *hyper.values(), name=name)
+        if not ran:
+            return False
+        if not isinstance(got, (tuple, list)) or len(got) != 2:
+            print(f"{name}: expected a tuple (theta, {state_name}).")
+            return False
+        if not (_same(got[1], state[state_key], f"{state_name} after step {t}")
+                and _same(got[0], want_theta, f"theta after step {t}")):
+            return False
+        theta, state_now = got[0].to(torch.float64), got[1].to(torch.float64)
+    print(f"{name}: correct for {_STEPS} steps (matches torch.optim.{opt_cls.__name__}).")
+    return True
+
+
 def check_momentum_step(fn: Callable) -> bool:
     r"""Check ``fn(theta, grad, buf, lr, momentum) -> (theta, buf)``, torch's heavy ball.
 
     :math:`\mathbf{b}_t = \mu \mathbf{b}_{t-1} + \mathbf{g}_t` (with :math:`\mathbf{b}_1 = \mathbf{g}_1`,
     which is what starting from ``buf = zeros`` gives), :math:`\theta_t = \theta_{t-1} - \eta \mathbf{b}_t`.
     """
-    lr, mu = 0.1, 0.9
-    grads = _gradients(21)
-    theta = torch.linspace(-1, 1, 5, dtype=torch.float64)
-    ref = _torch_run(torch.optim.SGD, theta, grads, lr=lr, momentum=mu)
-    buf = torch.zeros_like(theta)
-    for t, (g, (want_theta, state)) in enumerate(zip(grads, ref), start=1):
-        ran, got = _call(fn, theta.clone(), g.clone(), buf.clone(), lr, mu, name="momentum_step")
-        if not ran:
-            return False
-        if not isinstance(got, (tuple, list)) or len(got) != 2:
-            print("momentum_step: expected a tuple (theta, buf).")
-            return False
-        if not (_same(got[1], state["momentum_buffer"], f"buf after step {t}")
-                and _same(got[0], want_theta, f"theta after step {t}")):
-            return False
-        theta, buf = got[0].to(torch.float64), got[1].to(torch.float64)
-    print(f"momentum_step: correct for {_STEPS} steps (matches torch.optim.SGD).")
-    return True
+    return _check_one_state_step(fn, "momentum_step", torch.optim.SGD, 21,
+                                 {"lr": 0.1, "momentum": 0.9}, "momentum_buffer", "buf")
 
 
 def check_rmsprop_step(fn: Callable) -> bool:
@@ -68,24 +74,8 @@ def check_rmsprop_step(fn: Callable) -> bool:
     :math:`\mathbf{v}_t = \alpha \mathbf{v}_{t-1} + (1-\alpha)\mathbf{g}_t^2`,
     :math:`\theta_t = \theta_{t-1} - \eta\, \mathbf{g}_t / (\sqrt{\mathbf{v}_t} + \epsilon)`.
     """
-    lr, alpha, eps = 0.01, 0.9, 1e-8
-    grads = _gradients(22)
-    theta = torch.linspace(-1, 1, 5, dtype=torch.float64)
-    ref = _torch_run(torch.optim.RMSprop, theta, grads, lr=lr, alpha=alpha, eps=eps)
-    v = torch.zeros_like(theta)
-    for t, (g, (want_theta, state)) in enumerate(zip(grads, ref), start=1):
-        ran, got = _call(fn, theta.clone(), g.clone(), v.clone(), lr, alpha, eps, name="rmsprop_step")
-        if not ran:
-            return False
-        if not isinstance(got, (tuple, list)) or len(got) != 2:
-            print("rmsprop_step: expected a tuple (theta, v).")
-            return False
-        if not (_same(got[1], state["square_avg"], f"v after step {t}")
-                and _same(got[0], want_theta, f"theta after step {t}")):
-            return False
-        theta, v = got[0].to(torch.float64), got[1].to(torch.float64)
-    print(f"rmsprop_step: correct for {_STEPS} steps (matches torch.optim.RMSprop).")
-    return True
+    return _check_one_state_step(fn, "rmsprop_step", torch.optim.RMSprop, 22,
+                                 {"lr": 0.01, "alpha": 0.9, "eps": 1e-8}, "square_avg", "v")
 
 
 def check_adam_step(fn: Callable) -> bool:
