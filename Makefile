@@ -35,7 +35,7 @@ help:
 	@echo "make lab         open the chapters in JupyterLab"
 	@echo "make release [A=ps1]                 release student versions of the assignments"
 	@echo "make collect SRC=dir_or_zip A=ps1    take in downloaded submissions"
-	@echo "make autograde A=ps1 [JOBS=n]        grade every submission of an assignment"
+	@echo "make autograde A=ps1 [JOBS=n] [STUDENT=id]  grade every submission of an assignment (or one student's)"
 	@echo "make feedback A=ps1                  HTML feedback per student"
 	@echo "make grades                          the gradebook as CSV"
 	@echo "make withheld [A=ps1 RELEASE=id]     scores withheld for review; release one"
@@ -118,7 +118,7 @@ collect: $(STAMP)/installed
 	$(PY) -m dlcourse.grading collect --source "$(SRC)" --assignment "$(A)"
 
 autograde: $(STAMP)/installed
-	$(PY) -m dlcourse.grading autograde --assignment "$(A)" $(if $(JOBS),--jobs $(JOBS)) $(ARGS)
+	$(PY) -m dlcourse.grading autograde --assignment "$(A)" $(if $(STUDENT),--student "$(STUDENT)") $(if $(JOBS),--jobs $(JOBS)) $(ARGS)
 
 feedback: $(STAMP)/installed
 	$(PY) -m dlcourse.grading feedback --assignment "$(A)"

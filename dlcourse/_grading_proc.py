@@ -22,9 +22,9 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["run_nbgrader", "kill_tree"]
+__all__ = ["run_nbgrader", "run_checked", "run_isolated", "kill_tree"]
 
-_PRELOAD = ["nbgrader.apps", "dlcourse._grading_proc"]
+_PRELOAD = ["nbgrader.apps", "dlcourse._grading_proc", "dlcourse.cheats"]
 
 
 def kill_tree(pid: int) -> None:
@@ -108,3 +108,47 @@ def run_checked(argv: list[str], cwd: Path, log_path: Path) -> str:
         raise RuntimeError(f"nbgrader {' '.join(argv)} failed (exit {code}, "
                            f"{time.perf_counter() - start:.1f} s):\n{text[-3000:]}")
     return text
+
+
+def _isolated_child(target, args: tuple, result_path: str) -> None:
+    """Body of :func:`run_isolated`'s process: run ``target(*args)``, write its JSON outcome."""
+    import json
+    import traceback
+
+    try:
+        outcome = {"value": target(*args)}
+    except BaseException as err:  # noqa: BLE001  reported to the parent, which decides
+        outcome = {"error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()}
+    with open(result_path, "w", encoding="utf-8") as f:
+        json.dump(outcome, f)
+
+
+def run_isolated(target, args: tuple, result_path: Path, timeout: float | None = None
+                 ) -> tuple[str, object]:
+    """Run ``target(*args)`` in a process of its own, forked from the preloaded fork server.
+
+    Work that is not safe to share an interpreter with concurrent work (CPython 3.11's ``ast``
+    keeps its recursion bookkeeping per interpreter, python/cpython gh-106905) runs here, one
+    single-threaded process per call. ``target`` must be a module-level function and return
+    JSON-serialisable data. Returns ``("ok", value)``, ``("error", message)`` when ``target``
+    raised, ``("crashed", message)`` when the process died without a result, or
+    ``("timeout", None)`` past ``timeout`` seconds (the process and its descendants are killed).
+    """
+    import json
+
+    result_path = Path(result_path)
+    result_path.unlink(missing_ok=True)
+    proc = _context().Process(target=_isolated_child, args=(target, args, str(result_path)), daemon=False)
+    proc.start()
+    proc.join(timeout)
+    if proc.exitcode is None:
+        kill_tree(proc.pid)
+        proc.join()
+        return "timeout", None
+    try:
+        outcome = json.loads(result_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "crashed", f"the process exited with code {proc.exitcode} and left no result"
+    if "error" in outcome:
+        return "error", outcome["error"]
+    return "ok", outcome["value"]

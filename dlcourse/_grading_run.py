@@ -60,7 +60,7 @@ class StudentResult:
 
     student: str
     assignment: str
-    status: str = "graded"  # graded | not graded | timeout | error
+    status: str = "graded"  # graded | not graded | timeout | error | grader error
     score: float = 0.0  # autograded points earned
     max_score: float = 0.0  # autograded points available
     manual_max: float = 0.0  # points left to the instructor (written answers)

@@ -27,7 +27,7 @@ from ._grading_course import Course
 from ._grading_run import GradeJob, StudentResult, grade_student, read_result
 from ._sandbox_limits import Limits, SandboxSupport, probe
 
-__all__ = ["SandboxSettings", "SETTINGS", "read_settings", "grade_safely", "Withheld",
+__all__ = ["SandboxSettings", "SETTINGS", "read_settings", "grade_safely", "Withheld", "GRADER_ERROR",
            "read_withheld", "write_withheld", "update_withheld", "release_decision", "WITHHELD_FIELDS"]
 
 # name in c.DlcourseSandbox -> (Limits field or None, default)
@@ -92,6 +92,9 @@ def read_settings(course: Course, **overrides) -> SandboxSettings:
                            bool(values["review"]))
 
 
+GRADER_ERROR = "grader error"  # how a withholding that is the grader's fault begins
+
+
 @dataclass
 class Withheld:
     """A score held back until the instructor decides (one row of ``withheld.csv``)."""
@@ -102,6 +105,11 @@ class Withheld:
     recheck_score: float
     max_score: float
     recheck_failed: str  # grade_ids the trusted re-check failed, ";"-separated
+
+    @property
+    def grader_error(self) -> bool:
+        """Held because the grader failed, not because of anything the student did."""
+        return self.reason.startswith(GRADER_ERROR)
 
 
 WITHHELD_FIELDS = ["student", "reason", "kernel_score", "recheck_score", "max_score", "recheck_failed"]
@@ -142,32 +150,74 @@ def update_withheld(course: Course, graded: list[StudentResult]) -> None:
         write_withheld(course, aid, rows)
 
 
-def _review(course: Course, job: GradeJob, setup, run_dir: Path, settings: SandboxSettings,
-            res: StudentResult) -> None:
-    """Scan, re-check and scrub; write the scrubbed notebook; fill in flags and withholding."""
+REVIEW_ATTEMPTS = 3  # a review that fails for a reason of the grader's own is tried again
+
+
+def review_in_process(staged: str, source: str, autograded: str, options: dict) -> dict:
+    """The review of one submission (run by :func:`run_isolated`, one process per review).
+
+    Scans, re-checks and scrubs; writes the scrubbed notebook over ``autograded``; returns what
+    the grading process needs as plain data.
+    """
     import nbformat
 
     from .cheats import HIGH_RISK, review
 
+    rev = review(staged, source, autograded, **options)
+    nbformat.write(rev.scrubbed, autograded)
+    return {"recheck_score": rev.recheck_score,
+            "recheck_failed": sorted(g for g, ok in rev.recheck.items() if not ok),
+            "flags": rev.flags(), "flagged": rev.flagged, "mismatches": len(rev.mismatches),
+            "rules": sorted({f.rule for f in rev.findings if f.rule in HIGH_RISK}),
+            "printed_hidden": any(not r.endswith(" in error") for r in rev.redactions)}
+
+
+def _review(course: Course, job: GradeJob, setup, run_dir: Path, settings: SandboxSettings,
+            res: StudentResult, time_left: float) -> None:
+    """Review one graded submission in processes of its own; fill in flags and withholding.
+
+    The review runs outside this (threaded) process, so that concurrent reviews never share
+    interpreter state. A review that fails for a reason of the grader's own is tried
+    :data:`REVIEW_ATTEMPTS` times; if it never succeeds the student is reported as a *grader
+    error* (``res.status``), which holds the score without suggesting anything about the student.
+    """
+    from ._grading_proc import run_isolated
+
     autograded = course.notebook("autograded", job.assignment, job.student)
     if not autograded.exists():
         return
-    rev = review(course.notebook("staged", job.assignment, job.student),
-                 course.notebook("source", job.assignment), autograded,
-                 timeout=settings.cell_timeout or 30, kernel_name=setup.kernel_name,
-                 config=setup.config, kernel_dirs=[str(run_dir / "jupyter" / "kernels")])
-    nbformat.write(rev.scrubbed, str(autograded))
-    res.recheck_score = min(rev.recheck_score, res.score)
-    res.recheck_failed = sorted(g for g, ok in rev.recheck.items() if not ok)
-    res.flags += [f for f in rev.flags() if not f.endswith(" in error")]  # tracebacks: innocent
-    if rev.flagged:
+    options = {"timeout": settings.cell_timeout or 30, "kernel_name": setup.kernel_name,
+               "config": setup.config, "kernel_dirs": [str(run_dir / "jupyter" / "kernels")]}
+    args = (str(course.notebook("staged", job.assignment, job.student)),
+            str(course.notebook("source", job.assignment)), str(autograded), options)
+    errors = []
+    for _ in range(REVIEW_ATTEMPTS):
+        status, value = run_isolated(review_in_process, args, run_dir / "review.json",
+                                     timeout=max(time_left, 60.0))
+        if status == "ok":
+            break
+        if status == "timeout":
+            res.status = "timeout"
+            res.withheld = f"the review (trusted re-check) ran past the {settings.timeout:.0f} s limit"
+            return
+        errors.append(value)
+    else:
+        res.status = "grader error"
+        res.withheld = (f"{GRADER_ERROR}: the review failed {REVIEW_ATTEMPTS} times ({errors[-1]}); "
+                        "not evidence against the student: grade again")
+        return
+    res.recheck_score = min(value["recheck_score"], res.score)
+    res.recheck_failed = value["recheck_failed"]
+    res.flags += [f for f in value["flags"] if not f.endswith(" in error")]  # tracebacks: innocent
+    if len(errors):
+        res.flags.append(f"review retried after a grader error ({errors[-1]})")
+    if value["flagged"]:
         reasons = []
-        if rev.mismatches:
-            reasons.append(f"re-check failed {len(rev.mismatches)} test(s) the kernel passed")
-        rules = sorted({f.rule for f in rev.findings if f.rule in HIGH_RISK})
-        if rules:
-            reasons.append("suspicious code: " + ", ".join(rules))
-        if any(not r.endswith(" in error") for r in rev.redactions):
+        if value["mismatches"]:
+            reasons.append(f"re-check failed {value['mismatches']} test(s) the kernel passed")
+        if value["rules"]:
+            reasons.append("suspicious code: " + ", ".join(value["rules"]))
+        if value["printed_hidden"]:
             reasons.append("printed hidden-test text")
         res.withheld = "; ".join(reasons)
 
@@ -192,10 +242,7 @@ def grade_safely(course: Course, assignment: str, student: str, settings: Sandbo
             res.flags.append(f"nbgrader failed: see reports/{assignment}/logs/{student}.log")
         read_result(course, assignment, student, res)
         if settings.review and status != "error":
-            try:
-                _review(course, job, setup, run_dir, settings, res)
-            except Exception as err:  # noqa: BLE001  no evidence: do not release the score
-                res.withheld = f"review failed ({type(err).__name__}: {err})"
+            _review(course, job, setup, run_dir, settings, res, settings.timeout - seconds)
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)  # the kernels' PID namespaces died with them
     return res

@@ -44,7 +44,7 @@ from ._grading_course import (DEFAULT_COURSE, CollectReport, Course, backup_grad
                               read_notebook_json, release_leaks)
 from ._grading_preprocessors import hidden_test_lines
 from ._grading_run import GradeJob, StudentResult, stage
-from ._grading_secure import (SandboxSettings, Withheld, grade_safely, read_settings, read_withheld,
+from ._grading_secure import (GRADER_ERROR, SandboxSettings, Withheld, grade_safely, read_settings, read_withheld,
                               release_decision, update_withheld)
 from ._sandbox_limits import SandboxSupport, probe
 
@@ -90,9 +90,11 @@ def _ensure_gradebook(course: Course, aid: str, students: list[str]) -> None:
 
 
 def autograde(course: Course, assignment: str | None = None, jobs: int | None = None,
-              settings: SandboxSettings | None = None, support: SandboxSupport | None = None
-              ) -> list[StudentResult]:
+              settings: SandboxSettings | None = None, support: SandboxSupport | None = None,
+              student: str | None = None) -> list[StudentResult]:
     """Pre-check, grade in the sandbox and review every submission of ``assignment`` (all when None).
+
+    ``student`` grades only that student's submission(s) (after a grader error, say).
 
     Students are graded in ``jobs`` parallel processes (default: the number of cores), each kernel
     in the sandbox with ``settings`` (default: ``c.DlcourseSandbox`` of ``nbgrader_config.py``).
@@ -119,7 +121,8 @@ def autograde(course: Course, assignment: str | None = None, jobs: int | None = 
     results: list[StudentResult] = []
     todo: list[StudentResult] = []
     for aid in course.resolve(assignment):
-        students = sorted(p.parent.name for p in course.submitted.glob(f"*/{aid}") if p.is_dir())
+        students = sorted(p.parent.name for p in course.submitted.glob(f"*/{aid}") if p.is_dir()
+                          and (student is None or p.parent.name == student))
         if not students:
             continue
         _ensure_gradebook(course, aid, students)
@@ -174,15 +177,22 @@ def print_table(results: list[StudentResult]) -> None:
         notes += [f"cell timeout: {', '.join(r.timeouts)}"] if r.timeouts else []
         notes += r.repairs + r.flags
         score = f"{r.score:g}/{r.max_score:g}"
-        if r.withheld:
+        if r.status == "grader error":
+            notes.insert(0, f"{r.withheld} (kernel {score})")
+            score = "held"
+        elif r.withheld:
             notes.insert(0, f"withheld: {r.withheld} (kernel {score}, re-check {r.recheck_score or 0:g})")
             score = "withheld"
         print(f"{r.assignment:<20} {r.student:<16} {r.status:<10} {score:>11} {r.seconds:>5.1f}s  "
               + " | ".join(notes))
     done = sum(r.processed for r in results)
-    held = sum(bool(r.withheld) for r in results)
+    held = sum(bool(r.withheld) and r.status != "grader error" for r in results)
+    broken = [r for r in results if r.status == "grader error"]
     print(f"{done} of {len(results)} submissions processed" + (
         f"; {held} score(s) withheld for review: python -m dlcourse.grading withheld" if held else ""))
+    for r in broken:
+        print(f"GRADER ERROR {r.assignment} {r.student}: the grader failed, not the student; grade again "
+              f"with `make autograde A={r.assignment} STUDENT={r.student}`")
 
 
 def feedback(course: Course, assignment: str | None = None) -> list[Path]:
@@ -251,8 +261,9 @@ def grades(course: Course, output: Path | None = None) -> Path:
                         row[f"{a.name}:{_task(grade.name)}"] += grade.score
                 row[f"{a.name}:total"] = sub.score
                 if student.id in held[a.name]:
-                    row[f"{a.name}:total"] = "withheld"
-                    row["withheld"] += f"{a.name} ({held[a.name][student.id].reason}) "
+                    hold = held[a.name][student.id]
+                    row[f"{a.name}:total"] = GRADER_ERROR if hold.grader_error else "withheld"
+                    row["withheld"] += f"{a.name} ({hold.reason}) "
             row["total"] = sum(v for a in assignments if isinstance(v := row[f"{a.name}:total"], float))
             row["withheld"] = row["withheld"].strip()
             rows[student.id] = row
@@ -268,7 +279,8 @@ def grades(course: Course, output: Path | None = None) -> Path:
     print(f"grades of {len(rows)} students in {len(assignments)} assignments written to {output}")
     for row in rows.values():
         if row["withheld"]:
-            print(f"WITHHELD  {row['student_id']}: {row['withheld']} (not counted in total)")
+            label = "HELD" if GRADER_ERROR in row["withheld"] else "WITHHELD"
+            print(f"{label:<9} {row['student_id']}: {row['withheld']} (not counted in total)")
     return output
 
 
@@ -332,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--replace", action="store_true", help="replace a different earlier submission")
     p = sub.add_parser("autograde", help="pre-check and grade every submission")
     p.add_argument("--assignment", "-a")
+    p.add_argument("--student", "-s", default=None, help="grade only this student")
     p.add_argument("--jobs", "-j", type=int, default=None, help="parallel students (default: cores)")
     p.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (default: c.Execute.timeout)")
     p.add_argument("--timeout", type=float, default=None, help="seconds per student (default: 300)")
@@ -366,7 +379,9 @@ def main(argv: list[str] | None = None) -> int:
                                      file_size=args.file_size, isolation=args.isolation, timeout=args.timeout,
                                      cell_timeout=args.cell_timeout,
                                      review=False if args.no_review else None)
-            results = autograde(course, args.assignment, args.jobs, settings)
+            results = autograde(course, args.assignment, args.jobs, settings, student=args.student)
+            if args.student and not results:
+                raise ValueError(f"no submission of student {args.student!r} in submitted/")
             print(f"autograde took {time.perf_counter() - start:.1f} s")
             return 0 if all(r.processed for r in results) else 1
         elif args.command == "feedback":
