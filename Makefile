@@ -5,11 +5,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-JB     := $(VENV)/bin/jupyter-book
 STAMP  := .make
 VENDOR := book/_vendor
-TOC    := book/_toc.yml
-STRICT := -W --keep-going --all
 
 # Web assets for offline pages (math and widgets); versions pinned here.
 NPM_PKGS := mathjax@3.2.2 requirejs@2.3.7 @jupyter-widgets/html-manager@1.0.15
@@ -26,12 +23,14 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Tools that the course's Python packages call by name (nbgrader runs `alembic`) come from the venv.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help setup assets downloads book book-fast test lab clean release collect autograde feedback grades withheld bench
+.PHONY: help setup assets downloads book book-fast test test-fast lint lab clean release collect autograde feedback grades withheld bench
 
 help:
 	@echo "make book        build the website into _build/html (strict; executes every chapter)"
 	@echo "make book-fast   rebuild, re-executing only changed chapters (the author's loop)"
 	@echo "make test        run the whole test suite (includes a strict book build)"
+	@echo "make test-fast   the suite without the book build, grading runs and browser (the edit loop)"
+	@echo "make lint        ruff: lint and format check"
 	@echo "make lab         open the chapters in JupyterLab"
 	@echo "make release [A=ps1]                 release student versions of the assignments"
 	@echo "make collect SRC=dir_or_zip A=ps1    take in downloaded submissions"
@@ -57,13 +56,13 @@ setup: $(STAMP)/installed assets
 # --- web assets: MathJax, require.js and the widget manager served with the site ------------
 assets: $(VENDOR)/.stamp
 
-# The live widgets (dlcourse/live.py, anywidget) need anywidget's loader, which the widget
+# The live widgets (dlcourse/widgets/live.py, anywidget) need anywidget's loader, which the widget
 # manager would otherwise fetch from a CDN: it comes with the pip package, and a small script
-# (dlcourse/static/page_config.js, loaded between require.js and embed-amd.js) points require.js
+# (dlcourse/widgets/static/page_config.js, loaded between require.js and embed-amd.js) points require.js
 # at it and keeps FontAwesome from breaking the widgets' icons.
 ANYWIDGET_JS := $(VENV)/share/jupyter/nbextensions/anywidget/index.js
 
-$(VENDOR)/.stamp: Makefile dlcourse/static/page_config.js
+$(VENDOR)/.stamp: Makefile dlcourse/widgets/static/page_config.js
 	@rm -rf $(VENDOR) && mkdir -p $(VENDOR)/mathjax $(VENDOR)/requirejs $(VENDOR)/html-manager $(VENDOR)/anywidget
 	@if command -v npm >/dev/null 2>&1 && npm install --prefix $(STAMP)/npm --no-audit --no-fund --silent $(NPM_PKGS); then \
 	  cp -r $(STAMP)/npm/node_modules/mathjax/es5/. $(VENDOR)/mathjax/ && \
@@ -77,22 +76,19 @@ $(VENDOR)/.stamp: Makefile dlcourse/static/page_config.js
 	  echo "document.write('<script src=\"$(CDN_REQUIRE)\"><\/script>');" > $(VENDOR)/requirejs/require.js; \
 	  echo "document.write('<script src=\"$(CDN_EMBED)\"><\/script>');" > $(VENDOR)/html-manager/embed-amd.js; \
 	fi
-	@cp dlcourse/static/page_config.js $(VENDOR)/anywidget/config.js
+	@cp dlcourse/widgets/static/page_config.js $(VENDOR)/anywidget/config.js
 	@if [ -f $(ANYWIDGET_JS) ]; then cp $(ANYWIDGET_JS) $(VENDOR)/anywidget/index.js && \
 	  echo "web assets: anywidget's loader installed (live widgets work offline)"; \
 	else echo "web assets: $(ANYWIDGET_JS) not found (run make setup first): live widgets will not load"; fi
 	@touch $@
 
 # --- the book -------------------------------------------------------------------------------
+# book/build.py holds the one jupyter-book command line (the tests and the bench use it too).
 book: setup downloads
-	$(JB) build . --toc $(TOC) $(STRICT)
-	@echo "The book is at: $(abspath _build/html/index.html)"
+	$(PY) book/build.py
 
 book-fast: setup downloads
-	@mkdir -p _build
-	@sed 's/^\(  execute_notebooks:\) force/\1 cache/' _config.yml > _build/_config_fast.yml
-	$(JB) build . --toc $(TOC) --config _build/_config_fast.yml
-	@echo "The book is at: $(abspath _build/html/index.html)"
+	$(PY) book/build.py --fast
 
 # The Assignments page offers the student versions for download: release them first.
 downloads: $(STAMP)/installed
@@ -100,6 +96,14 @@ downloads: $(STAMP)/installed
 
 test: setup downloads
 	$(PY) -m pytest
+
+# The edit loop: everything but the book build, the grading runs and the browser (about 2 minutes).
+test-fast: setup
+	$(PY) -m pytest -m "not slow and not browser" -q
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 lab: setup
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --notebook-dir=chapters

@@ -16,7 +16,7 @@ Folders below this one (all generated, all git-ignored except ``source/``):
 
 import os
 
-c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this file)
+c = get_config()
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -34,7 +34,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # room for a slow, shared machine while an infinite loop still costs only 30 s.
 c.Execute.timeout = 30
 c.Execute.interrupt_on_timeout = True
-# Student code is untrusted: `make autograde` runs every kernel in a sandbox (dlcourse.sandbox:
+# Student code is untrusted: `make autograde` runs every kernel in a sandbox (dlcourse.grading.sandbox:
 # no network, no view of this folder, its own processes and, as root, its own user id) with these
 # limits. Command-line options (--memory, --cpu-seconds, --nproc, --file-size, --timeout,
 # --isolation) override them for one run; the per-cell limit is c.Execute.timeout above.
@@ -57,7 +57,7 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "dlcourse._grading_preprocessors.CapOutputBytes",
+    "dlcourse.grading.preprocessors.CapOutputBytes",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
@@ -67,7 +67,7 @@ c.Autograde.autograde_preprocessors = [
 # text (tracebacks of a failing hidden test quote its lines).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "dlcourse._grading_preprocessors.ScrubHiddenOutputs",
+    "dlcourse.grading.preprocessors.ScrubHiddenOutputs",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

@@ -46,8 +46,11 @@ def main() -> None:
         shutil.copy2(ROOT / "assignments" / "nbgrader_config.py", course)
         shutil.copytree(ROOT / "assignments" / "source", course / "source")
         cli = [sys.executable, "-m", "dlcourse.grading", "--course", str(course)]
-        subprocess.run([*cli, "release", "--assignment", args.assignment, "--downloads", str(Path(tmp) / "dl")],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [*cli, "release", "--assignment", args.assignment, "--downloads", str(Path(tmp) / "dl")],
+            check=True,
+            capture_output=True,
+        )
         aid = next(p.name for p in (course / "release").iterdir())
         rel = S.load(course / "release" / aid / f"{aid}.ipynb")
         src = S.load(course / "source" / aid / f"{aid}.ipynb")
@@ -59,20 +62,37 @@ def main() -> None:
         t_serial = None
         if not args.skip_serial:
             start = time.perf_counter()
-            serial = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", aid, "--force",
-                                     f"--CourseDirectory.root={course}"], cwd=course, capture_output=True,
-                                    text=True)
+            serial = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "nbgrader",
+                    "autograde",
+                    aid,
+                    "--force",
+                    f"--CourseDirectory.root={course}",
+                ],
+                cwd=course,
+                capture_output=True,
+                text=True,
+            )
             t_serial = time.perf_counter() - start
             if serial.returncode != 0:
                 sys.exit(f"serial nbgrader autograde failed:\n{serial.stderr[-2000:]}")
 
         times, notice = {}, ""
-        runs = {"auto": ["--isolation", "auto"], "off": ["--isolation", "off"],
-                "bare": ["--isolation", "off", "--no-review"]}
+        runs = {
+            "auto": ["--isolation", "auto"],
+            "off": ["--isolation", "off"],
+            "bare": ["--isolation", "off", "--no-review"],
+        }
         for name, flags in runs.items():
             start = time.perf_counter()
-            ours = subprocess.run([*cli, "autograde", "--assignment", aid, "--jobs", str(args.jobs),
-                                   *flags], capture_output=True, text=True)
+            ours = subprocess.run(
+                [*cli, "autograde", "--assignment", aid, "--jobs", str(args.jobs), *flags],
+                capture_output=True,
+                text=True,
+            )
             times[name] = time.perf_counter() - start
             if ours.returncode != 0:
                 sys.exit(f"make autograde failed:\n{ours.stdout[-2000:]}{ours.stderr[-2000:]}")
@@ -83,20 +103,28 @@ def main() -> None:
     if t_serial is not None:
         per_serial = t_serial / n
         print(f"serial nbgrader autograde : {t_serial:7.1f} s  {60 * n / t_serial:6.1f} submissions/min")
-    print(f"make autograde JOBS={args.jobs:<5} : {t_on:7.1f} s  {60 * n / t_on:6.1f} submissions/min (isolation on)")
+    print(
+        f"make autograde JOBS={args.jobs:<5} : {t_on:7.1f} s  {60 * n / t_on:6.1f} submissions/min (isolation on)"
+    )
     print(f"  --isolation off         : {t_off:7.1f} s  {60 * n / t_off:6.1f} submissions/min")
-    print(f"cost of isolation         : {100 * (1 - t_off / t_on):6.1f} % of throughput "
-          f"(on/off throughput ratio {t_off / t_on:.2f}; goal: cost < 20 %)")
+    print(
+        f"cost of isolation         : {100 * (1 - t_off / t_on):6.1f} % of throughput "
+        f"(on/off throughput ratio {t_off / t_on:.2f}; goal: cost < 20 %)"
+    )
     t_bare = times["bare"]
-    print(f"  --isolation off --no-review: {t_bare:5.1f} s  {60 * n / t_bare:6.1f} submissions/min "
-          "(the parallel workflow alone)")
+    print(
+        f"  --isolation off --no-review: {t_bare:5.1f} s  {60 * n / t_bare:6.1f} submissions/min "
+        "(the parallel workflow alone)"
+    )
     print(f"cost of the review        : {100 * (1 - t_bare / t_off):6.1f} % of throughput")
     if t_serial is not None:
         print(f"ratio, workflow alone / serial: {t_serial / t_bare:5.2f}x (goal >= 1.7x on 2 cores)")
         overhead = t_on * args.jobs / n - per_serial
         print(f"ratio (parallel / serial) : {t_serial / t_on:7.2f}x")
-        print(f"overhead per submission   : {overhead:7.2f} s (CPU-equivalent, beyond serial nbgrader's "
-              f"{per_serial:.2f} s; includes the review's trusted re-check)")
+        print(
+            f"overhead per submission   : {overhead:7.2f} s (CPU-equivalent, beyond serial nbgrader's "
+            f"{per_serial:.2f} s; includes the review's trusted re-check)"
+        )
 
 
 if __name__ == "__main__":

@@ -81,19 +81,24 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     devices = args.device or (["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
     n_params = sum(p.numel() for p in make_params(torch.device("cpu")))
-    print(f"torch {torch.__version__}, {n_params:,} parameters, {torch.get_num_threads()} threads, "
-          f"median of {args.repeats} steps after {args.warmup} warm-up, interleaved")
+    print(
+        f"torch {torch.__version__}, {n_params:,} parameters, {torch.get_num_threads()} threads, "
+        f"median of {args.repeats} steps after {args.warmup} warm-up, interleaved"
+    )
     for device in map(torch.device, devices):
         name_of = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
         print(f"\n{device} ({name_of})")
-        print(f"{'optimizer':<10}{'dlcourse ms':>13}{'single ms':>11}{'default ms':>12}"
-              f"{'/single':>9}{'/default':>10}")
+        print(
+            f"{'optimizer':<10}{'dlcourse ms':>13}{'single ms':>11}{'default ms':>12}"
+            f"{'/single':>9}{'/default':>10}"
+        )
         for name in args.only or SETTINGS:
             t = bench(name, device, args.repeats, args.warmup)
-            ours, single, default = (1e3 * t[k] for k in ("dlcourse", "torch single",
-                                                          "torch default"))
-            print(f"{name:<10}{ours:>13.3f}{single:>11.3f}{default:>12.3f}"
-                  f"{ours / single:>9.2f}{ours / default:>10.2f}")
+            ours, single, default = (1e3 * t[k] for k in ("dlcourse", "torch single", "torch default"))
+            print(
+                f"{name:<10}{ours:>13.3f}{single:>11.3f}{default:>12.3f}"
+                f"{ours / single:>9.2f}{ours / default:>10.2f}"
+            )
 
 
 if __name__ == "__main__":

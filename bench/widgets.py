@@ -18,7 +18,7 @@ import numpy as np
 
 matplotlib.use("Agg")
 
-from dlcourse import widgets as W  # noqa: E402
+from dlcourse import widgets as W
 
 
 def sweep(control, moves: int) -> list:
@@ -27,7 +27,7 @@ def sweep(control, moves: int) -> list:
     if isinstance(control, ipywidgets.SelectionSlider):
         values = list(control.options)
     elif isinstance(control, ipywidgets.FloatLogSlider):
-        values = [control.base ** e for e in np.linspace(control.min, control.max, moves // 2)]
+        values = [control.base**e for e in np.linspace(control.min, control.max, moves // 2)]
     else:
         values = np.linspace(control.min, control.max, moves // 2).astype(type(control.value))
         values = list(dict.fromkeys(values.tolist()))
@@ -38,13 +38,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moves", type=int, default=40)
     args = parser.parse_args()
-    print(f"{'widget':18} {'control':11} {'n':>4} {'median ms':>10} {'p95 ms':>8} "
-          f"{'cpu median':>11} {'cpu p95':>8}")
+    print(
+        f"{'widget':18} {'control':11} {'n':>4} {'median ms':>10} {'p95 ms':>8} "
+        f"{'cpu median':>11} {'cpu p95':>8}"
+    )
     for factory in (W.momentum_valley, W.l1_vs_l2, W.batch_size_saddle):
         start = time.perf_counter()
         w = factory()
-        print(f"{factory.__name__:18} {'(build)':11} {1:4d} "
-              f"{(time.perf_counter() - start) * 1e3:10.1f}")
+        print(f"{factory.__name__:18} {'(build)':11} {1:4d} {(time.perf_counter() - start) * 1e3:10.1f}")
         for name, control in w.controls.items():
             default = control.value
             wall, cpu = [], []
@@ -55,9 +56,11 @@ def main() -> None:
                 cpu.append(time.process_time() - c0)
             control.value = default
             wall, cpu = np.array(wall) * 1e3, np.array(cpu) * 1e3
-            print(f"{'':18} {name:11} {len(wall):4d} {np.median(wall):10.1f} "
-                  f"{np.percentile(wall, 95):8.1f} {np.median(cpu):11.1f} "
-                  f"{np.percentile(cpu, 95):8.1f}")
+            print(
+                f"{'':18} {name:11} {len(wall):4d} {np.median(wall):10.1f} "
+                f"{np.percentile(wall, 95):8.1f} {np.median(cpu):11.1f} "
+                f"{np.percentile(cpu, 95):8.1f}"
+            )
 
 
 if __name__ == "__main__":

@@ -13,14 +13,13 @@ poisons the gradient with ``nan``).
 
 from __future__ import annotations
 
-import math
-from numbers import Real
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from .losses import softmax
+from .validate import check_real, check_tensor
 
 __all__ = [
     "ACTIVATIONS",
@@ -44,22 +43,6 @@ __all__ = [
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu")
 
 
-def _check_x(x: object) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
-    return x
-
-
-def _check_real(name: str, value: object, low: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise TypeError(f"{name} must be a finite real number, got {value!r}")
-    if low is not None and value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return float(value)
-
-
 def sigmoid(x: torch.Tensor) -> torch.Tensor:
     r"""Logistic sigmoid, in two branches so that :math:`e^{t}` only sees :math:`t \le 0`.
 
@@ -70,7 +53,7 @@ def sigmoid(x: torch.Tensor) -> torch.Tensor:
     Both lines are the same function; the second avoids :math:`e^{-x} = \infty` for very
     negative :math:`x`.
     """
-    _check_x(x)
+    check_tensor("x", x, floating=True)
     pos = torch.exp(-x.clamp(min=0))  # e^{-x} for x >= 0, never overflows
     neg = torch.exp(x.clamp(max=0))  # e^{x} for x < 0, never overflows
     return torch.where(x >= 0, 1 / (1 + pos), neg / (1 + neg))
@@ -96,7 +79,7 @@ def tanh(x: torch.Tensor) -> torch.Tensor:
     The numerators use ``expm1`` (:math:`e^t - 1` computed without cancellation), so that
     :math:`\tanh(x) \approx x` stays accurate for tiny :math:`x`. Note :math:`\tanh(x) = 2\sigma(2x) - 1`.
     """
-    _check_x(x)
+    check_tensor("x", x, floating=True)
     t_pos = -2 * x.clamp(min=0)  # -2x <= 0
     t_neg = 2 * x.clamp(max=0)  # 2x <= 0
     pos = -torch.expm1(t_pos) / (1 + torch.exp(t_pos))
@@ -120,7 +103,7 @@ def relu(x: torch.Tensor) -> torch.Tensor:
     .. math::
         \operatorname{relu}(x) = \max(0, x)
     """
-    _check_x(x)
+    check_tensor("x", x, floating=True)
     return torch.where(x > 0, x, torch.zeros_like(x))
 
 
@@ -130,7 +113,7 @@ def relu_grad(x: torch.Tensor) -> torch.Tensor:
     .. math::
         \operatorname{relu}'(x) = [x > 0]
     """
-    _check_x(x)
+    check_tensor("x", x, floating=True)
     return (x > 0).to(x.dtype)
 
 
@@ -140,8 +123,8 @@ def leaky_relu(x: torch.Tensor, negative_slope: float = 0.01) -> torch.Tensor:
     .. math::
         f(x) = x \quad (x > 0), \qquad f(x) = a x \quad (x \le 0)
     """
-    _check_x(x)
-    a = _check_real("negative_slope", negative_slope)
+    check_tensor("x", x, floating=True)
+    a = check_real("negative_slope", negative_slope)
     return torch.where(x > 0, x, a * x)
 
 
@@ -151,8 +134,8 @@ def leaky_relu_grad(x: torch.Tensor, negative_slope: float = 0.01) -> torch.Tens
     .. math::
         f'(x) = 1 \quad (x > 0), \qquad f'(x) = a \quad (x \le 0)
     """
-    _check_x(x)
-    a = _check_real("negative_slope", negative_slope)
+    check_tensor("x", x, floating=True)
+    a = check_real("negative_slope", negative_slope)
     return torch.where(x > 0, torch.ones_like(x), torch.full_like(x, a))
 
 
@@ -165,8 +148,8 @@ def elu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
     :math:`e^x - 1` is ``expm1`` of the input clamped to :math:`\le 0`, so the discarded branch
     never computes :math:`e^{10^4}`.
     """
-    _check_x(x)
-    alpha = _check_real("alpha", alpha)
+    check_tensor("x", x, floating=True)
+    alpha = check_real("alpha", alpha)
     return torch.where(x > 0, x, alpha * torch.expm1(x.clamp(max=0)))
 
 
@@ -176,8 +159,8 @@ def elu_grad(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
     .. math::
         f'(x) = 1 \quad (x > 0), \qquad f'(x) = \alpha e^{x} \quad (x \le 0)
     """
-    _check_x(x)
-    alpha = _check_real("alpha", alpha)
+    check_tensor("x", x, floating=True)
+    alpha = check_real("alpha", alpha)
     return torch.where(x > 0, torch.ones_like(x), alpha * torch.exp(x.clamp(max=0)))
 
 
@@ -207,7 +190,7 @@ def prelu(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     .. math::
         f(x) = x \quad (x > 0), \qquad f(x) = a_c\, x \quad (x \le 0)
     """
-    _check_x(x)
+    check_tensor("x", x, floating=True)
     a = _prelu_weight(x, weight)
     return torch.where(x > 0, x, a * x)
 
@@ -224,7 +207,7 @@ def prelu_grad(x: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, tor
     ``(g * d_a).sum()`` for a single slope, or ``(g * d_a)`` summed over every dimension but
     the channel dimension for per-channel slopes.
     """
-    _check_x(x)
+    check_tensor("x", x, floating=True)
     a = _prelu_weight(x, weight)
     d_x = torch.where(x > 0, torch.ones_like(x), a.to(x.dtype).expand_as(x))
     d_a = torch.where(x > 0, torch.zeros_like(x), x)

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from numbers import Real
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from .validate import check_generator, check_int, check_real, check_tensor
 
 __all__ = [
     "hflip",
@@ -43,28 +44,17 @@ __all__ = [
 
 # ----------------------------------------------------------------------------- argument checks
 def _images(x: object) -> tuple[torch.Tensor, bool]:
-    """Return ``x`` as a 4-d batch and whether it was a single (C, H, W) image."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor of images, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
-    if x.ndim not in (3, 4):
-        raise ValueError(f"x must have shape (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
+    """Return ``x`` as a 4-d batch, (N, C, H, W), and whether it was a single (C, H, W) image."""
+    x = check_tensor("x", x, floating=True, ndim=(3, 4))
     return (x.unsqueeze(0), True) if x.ndim == 3 else (x, False)
 
 
 def _generator(generator: object) -> torch.Generator | None:
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
-    return generator
+    return check_generator("generator", generator)
 
 
 def _number(name: str, value: object, low: float | None = None, high: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise TypeError(f"{name} must be a finite real number, got {value!r}")
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
-    return float(value)
+    return check_real(name, value, low=low, high=high)
 
 
 def _range(name: str, value: object, low: float | None = None) -> tuple[float, float]:
@@ -81,9 +71,7 @@ def _range(name: str, value: object, low: float | None = None) -> tuple[float, f
 
 
 def _nonneg_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be an int >= 0, got {value!r}")
-    return value
+    return check_int(name, value, low=0)
 
 
 def _uniform(n: int, lo: float, hi: float, x: torch.Tensor, generator) -> torch.Tensor:
@@ -165,8 +153,7 @@ def random_crop(
     h, w = (size, size) if isinstance(size, int) and not isinstance(size, bool) else tuple(size)
     n, _, height, width = batch.shape
     for name, v, limit in (("size[0]", h, height + 2 * pad), ("size[1]", w, width + 2 * pad)):
-        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= limit:
-            raise ValueError(f"{name} must be an int in [1, {limit}] (padded image size), got {v!r}")
+        check_int(name, v, low=1, high=limit)  # at most the padded image size
     tops = _randint(n, 0, height + 2 * pad - h, batch, generator)
     lefts = _randint(n, 0, width + 2 * pad - w, batch, generator)
     out = _crop(F.pad(batch, (pad, pad, pad, pad)), tops, lefts, h, w)
@@ -294,7 +281,10 @@ def brightness_contrast(
 
 
 def color_jitter(
-    x: torch.Tensor, saturation: float = 0.5, channel_gain: float = 0.1, generator: torch.Generator | None = None
+    x: torch.Tensor,
+    saturation: float = 0.5,
+    channel_gain: float = 0.1,
+    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     r"""Change the colour of RGB images: saturation about the grey value, then a gain per channel.
 
@@ -322,7 +312,9 @@ def color_jitter(
     return out[0] if single else out
 
 
-def gaussian_noise(x: torch.Tensor, std: float = 0.05, generator: torch.Generator | None = None) -> torch.Tensor:
+def gaussian_noise(
+    x: torch.Tensor, std: float = 0.05, generator: torch.Generator | None = None
+) -> torch.Tensor:
     r"""Add independent Gaussian noise to every pixel: :math:`x' = x + \text{std}\cdot z,\ z \sim \mathcal{N}(0, 1)`."""
     batch, single = _images(x)
     std = _number("std", std, low=0.0)
@@ -382,12 +374,11 @@ def mixup(
         :math:`\lambda` is drawn with NumPy's Beta sampler seeded from ``generator`` (torch's Beta
         sampler takes no generator), so the result is still determined by ``generator``.
     """
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.ndim == 0:
-        raise TypeError(f"x must be a floating-point tensor with a batch dimension, got {x!r:.60}")
-    if not isinstance(y, torch.Tensor):
-        raise TypeError(f"y must be a torch.Tensor, got {type(y).__name__}")
-    if isinstance(alpha, bool) or not isinstance(alpha, Real) or not (math.isfinite(alpha) and alpha > 0):
-        raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
+    x = check_tensor("x", x, floating=True)
+    if x.ndim == 0:
+        raise ValueError("x must have a batch dimension, got a 0-dimensional tensor")
+    check_tensor("y", y)
+    alpha = check_real("alpha", alpha, low=0, low_open=True)
     generator = _generator(generator)
     n = x.shape[0]
     if y.shape[0] != n:
@@ -400,7 +391,9 @@ def mixup(
         if y.ndim != 1:
             raise ValueError(f"class-index targets y must have shape (N,), got {tuple(y.shape)}")
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f"num_classes must be an int >= 1 when y holds class indices, got {num_classes!r}")
+            raise ValueError(
+                f"num_classes must be an int >= 1 when y holds class indices, got {num_classes!r}"
+            )
         if n and (int(y.min()) < 0 or int(y.max()) >= num_classes):
             raise ValueError(f"y must hold class indices in [0, {num_classes - 1}], got {y.min()}..{y.max()}")
         soft = F.one_hot(y, num_classes).to(x.dtype)

@@ -36,6 +36,7 @@ import torch
 
 from .activations import ACTIVATIONS, get_activation
 from .device import get_device
+from .validate import check_real
 
 __all__ = ["MLP", "ForwardCache", "GradientCheck", "gradient_check"]
 
@@ -82,8 +83,14 @@ class MLP:
             ``X @ W + b``.
     """
 
-    def __init__(self, sizes, activation: str = "sigmoid", seed: int = 0,
-                 dtype: torch.dtype = torch.float64, device=None) -> None:
+    def __init__(
+        self,
+        sizes,
+        activation: str = "sigmoid",
+        seed: int = 0,
+        dtype: torch.dtype = torch.float64,
+        device=None,
+    ) -> None:
         self.sizes = _check_sizes(sizes)
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
@@ -120,8 +127,10 @@ class MLP:
         return sum(W.numel() + b.numel() for W, b in self.params)
 
     def __repr__(self) -> str:
-        return (f"MLP(sizes={self.sizes}, activation={self.activation!r}, "
-                f"dtype={self.dtype}, device={self.device})")
+        return (
+            f"MLP(sizes={self.sizes}, activation={self.activation!r}, "
+            f"dtype={self.dtype}, device={self.device})"
+        )
 
     def _check_input(self, name: str, T, width: int) -> None:
         if not isinstance(T, torch.Tensor):
@@ -130,9 +139,11 @@ class MLP:
             hint = f" (try {name}.reshape(-1, {width}))" if T.ndim == 1 else ""
             raise ValueError(f"{name} must have shape (N, {width}), got {tuple(T.shape)}{hint}")
         if T.dtype != self.dtype or T.device != self.device:
-            raise TypeError(f"{name} must be {self.dtype} on {self.device} like the parameters, "
-                            f"got {T.dtype} on {T.device} (use {name}.to(model.device, "
-                            f"model.dtype))")
+            raise TypeError(
+                f"{name} must be {self.dtype} on {self.device} like the parameters, "
+                f"got {T.dtype} on {T.device} (use {name}.to(model.device, "
+                f"model.dtype))"
+            )
 
     # ----------------------------------------------------------------- forward
     @torch.no_grad()
@@ -182,8 +193,7 @@ class MLP:
         cache = self.forward_cache(X)
         self._check_input("Y", Y, self.sizes[-1])
         if Y.shape[0] != X.shape[0]:
-            raise ValueError(f"X and Y must have the same number of rows, got {X.shape[0]} "
-                             f"and {Y.shape[0]}")
+            raise ValueError(f"X and Y must have the same number of rows, got {X.shape[0]} and {Y.shape[0]}")
         Y_hat = cache.activations[-1]
         N, n_out = Y.shape
         loss = ((Y_hat - Y) ** 2).mean()
@@ -200,9 +210,11 @@ class MLP:
 
     def _check_grads(self, grads) -> None:
         if not isinstance(grads, (list, tuple)) or len(grads) != len(self.params):
-            raise TypeError(f"grads must be a list of {len(self.params)} (dW, db) pairs like "
-                            f"model.params, got {type(grads).__name__}"
-                            + (f" of length {len(grads)}" if hasattr(grads, "__len__") else ""))
+            raise TypeError(
+                f"grads must be a list of {len(self.params)} (dW, db) pairs like "
+                f"model.params, got {type(grads).__name__}"
+                + (f" of length {len(grads)}" if hasattr(grads, "__len__") else "")
+            )
         for l, (pair, (W, b)) in enumerate(zip(grads, self.params)):
             if not isinstance(pair, (list, tuple)) or len(pair) != 2:
                 raise TypeError(f"grads[{l}] must be a (dW, db) pair, got {type(pair).__name__}")
@@ -210,17 +222,15 @@ class MLP:
                 if not isinstance(g, torch.Tensor):
                     raise TypeError(f"grads[{l}] {name} must be a tensor, got {type(g).__name__}")
                 if g.shape != p.shape:
-                    raise ValueError(f"grads[{l}] {name} must have shape {tuple(p.shape)}, "
-                                     f"got {tuple(g.shape)}")
+                    raise ValueError(
+                        f"grads[{l}] {name} must have shape {tuple(p.shape)}, got {tuple(g.shape)}"
+                    )
 
     @torch.no_grad()
     def step(self, grads, lr: float) -> None:
         r"""One step of plain gradient descent, in place: :math:`W_l \leftarrow W_l - \eta
         \nabla_{W_l}\mathcal L`, :math:`b_l \leftarrow b_l - \eta \nabla_{b_l}\mathcal L`."""
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)):
-            raise TypeError(f"lr must be a real number, got {type(lr).__name__} {lr!r}")
-        if not math.isfinite(lr) or lr < 0:
-            raise ValueError(f"lr must be a finite number >= 0, got {lr}")
+        lr = check_real("lr", lr, low=0)
         self._check_grads(grads)
         for (W, b), (dW, db) in zip(self.params, grads):
             W -= lr * dW
@@ -242,23 +252,18 @@ class GradientCheck:
 
     def __str__(self) -> str:
         verdict = "passed" if self.passed else "FAILED"
-        lines = [f"gradient check {verdict}: max relative error {self.max_rel_error:.1e} at "
-                 f"{self.worst} (tol {self.tol:.0e}); analytic {self.analytic:.6g}, "
-                 f"numerical {self.numerical:.6g}"]
+        lines = [
+            f"gradient check {verdict}: max relative error {self.max_rel_error:.1e} at "
+            f"{self.worst} (tol {self.tol:.0e}); analytic {self.analytic:.6g}, "
+            f"numerical {self.numerical:.6g}"
+        ]
         lines += [f"  {name}: {err:.1e}" for name, err in self.per_param.items()]
         return "\n".join(lines)
 
 
-def _as_float(name: str, value, positive: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return float(value)
-
-
-def gradient_check(model: MLP, X: torch.Tensor, Y: torch.Tensor, grads=None,
-                   eps: float = 1e-6, tol: float = 1e-6) -> GradientCheck:
+def gradient_check(
+    model: MLP, X: torch.Tensor, Y: torch.Tensor, grads=None, eps: float = 1e-6, tol: float = 1e-6
+) -> GradientCheck:
     r"""Compare backpropagated gradients with central differences, entry by entry.
 
     The model's parameters, ``X`` and ``Y`` are copied to float64 (the model itself is not
@@ -294,19 +299,19 @@ def gradient_check(model: MLP, X: torch.Tensor, Y: torch.Tensor, grads=None,
         :class:`GradientCheck`; the worst entry is named like ``"W[1][2, 0]"``, i.e.
         ``model.params[1][0][2, 0]`` (layers counted from 0 as in ``params``).
     """
-    eps, tol = _as_float("eps", eps), _as_float("tol", tol)
+    eps = check_real("eps", eps, low=0, low_open=True)
+    tol = check_real("tol", tol, low=0, low_open=True)
     if not hasattr(model, "params") or not hasattr(model, "loss_and_grads"):
-        raise TypeError(f"model must be an MLP (with .params and .loss_and_grads), got "
-                        f"{type(model).__name__}")
+        raise TypeError(
+            f"model must be an MLP (with .params and .loss_and_grads), got {type(model).__name__}"
+        )
     check = copy.copy(model)  # shares nothing we change: params are replaced below
     f64 = torch.float64
-    check.params = [(W.detach().to(f64).clone(), b.detach().to(f64).clone())
-                    for W, b in model.params]
+    check.params = [(W.detach().to(f64).clone(), b.detach().to(f64).clone()) for W, b in model.params]
     for name, T in (("X", X), ("Y", Y)):
         if not isinstance(T, torch.Tensor):
             raise TypeError(f"{name} must be a torch.Tensor, got {type(T).__name__}")
-    X64, Y64 = X.detach().to(check.params[0][0].device, f64), Y.detach().to(
-        check.params[0][0].device, f64)
+    X64, Y64 = X.detach().to(check.params[0][0].device, f64), Y.detach().to(check.params[0][0].device, f64)
     if grads is None:
         grads = check.loss_and_grads(X64, Y64)[1]
     else:

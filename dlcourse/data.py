@@ -19,8 +19,8 @@ from typing import NamedTuple
 
 import torch
 
-from ._checks import check_int as _check_int
 from .device import get_device
+from .validate import check_bool, check_int, check_real
 
 __all__ = [
     "Splits",
@@ -40,20 +40,12 @@ class Splits(NamedTuple):
 
 
 # --------------------------------------------------------------------------- argument checks
-def _check_nonneg(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return float(value)
-
-
 def _resolve(device) -> torch.device:
     return get_device() if device is None else torch.device(device)
 
 
 def _generator(seed) -> torch.Generator:
-    return torch.Generator().manual_seed(_check_int("seed", seed, 0))
+    return torch.Generator().manual_seed(check_int("seed", seed, low=0))
 
 
 # --------------------------------------------------------------------------- digits
@@ -82,8 +74,7 @@ def load_digits(seed: int = 0, flatten: bool = True, device=None) -> Splits:
     """
     from sklearn.datasets import load_digits as _sk_load_digits  # ships with scikit-learn
 
-    if not isinstance(flatten, bool):
-        raise TypeError(f"flatten must be a bool, got {type(flatten).__name__} {flatten!r}")
+    check_bool("flatten", flatten)
     gen = _generator(seed)
     device = _resolve(device)
     bunch = _sk_load_digits()
@@ -125,8 +116,8 @@ def make_moons(n: int = 200, noise: float = 0.1, seed: int = 0, device=None):
     Returns:
         ``(X, y)``: ``X`` float32 of shape ``(n, 2)``, ``y`` int64 of shape ``(n,)``.
     """
-    n = _check_int("n", n, 2)
-    noise = _check_nonneg("noise", noise)
+    n = check_int("n", n, low=2)
+    noise = check_real("noise", noise, low=0)
     gen = _generator(seed)
     n0 = (n + 1) // 2
     n1 = n - n0
@@ -155,12 +146,11 @@ def make_spirals(n: int = 300, classes: int = 3, noise: float = 0.2, seed: int =
     Returns:
         ``(X, y)``: ``X`` float32 of shape ``(n, 2)``, ``y`` int64 of shape ``(n,)``.
     """
-    classes = _check_int("classes", classes, 2)
-    n = _check_int("n", n, 1)
+    classes = check_int("classes", classes, low=2)
+    n = check_int("n", n, low=1)
     if n < classes:
-        raise ValueError(f"n must be >= classes (one point per arm at least), got n={n}, "
-                         f"classes={classes}")
-    noise = _check_nonneg("noise", noise)
+        raise ValueError(f"n must be >= classes (one point per arm at least), got n={n}, classes={classes}")
+    noise = check_real("noise", noise, low=0)
     gen = _generator(seed)
     Xs, ys = [], []
     for k in range(classes):
@@ -201,17 +191,14 @@ def make_ill_conditioned_regression(
     Returns:
         ``(X, y, w_true)``: float32 tensors of shapes ``(n, d)``, ``(n,)`` and ``(d,)``.
     """
-    n = _check_int("n", n, 1)
-    d = _check_int("d", d, 1)
+    n = check_int("n", n, low=1)
+    d = check_int("d", d, low=1)
     if n < d:
         raise ValueError(f"n must be >= d for X^T X to be invertible, got n={n}, d={d}")
-    if isinstance(cond, bool) or not isinstance(cond, (int, float)):
-        raise TypeError(f"cond must be a real number, got {type(cond).__name__} {cond!r}")
-    if not math.isfinite(cond) or cond < 1:
-        raise ValueError(f"cond must be a finite number >= 1 (a condition number), got {cond}")
+    cond = check_real("cond", cond, low=1)  # a condition number
     if d == 1 and cond != 1:
         raise ValueError(f"with d=1, X^T X is a number and its condition number is 1, got cond={cond}")
-    noise = _check_nonneg("noise", noise)
+    noise = check_real("noise", noise, low=0)
     gen = _generator(seed)
     f64 = torch.float64
     U, _ = torch.linalg.qr(torch.randn(n, d, generator=gen, dtype=f64))

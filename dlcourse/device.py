@@ -43,9 +43,7 @@ def _check(name: str) -> torch.device:
             return device
     elif device.type == "mps" and _mps_available():
         return device
-    raise ValueError(
-        f"{ENV_VAR}={name!r} is not available on this machine; available: {available_devices()}"
-    )
+    raise ValueError(f"{ENV_VAR}={name!r} is not available on this machine; available: {available_devices()}")
 
 
 def get_device() -> torch.device:

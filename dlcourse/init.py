@@ -17,14 +17,22 @@ Every function fills the tensor in place (without recording it for autograd) and
 from __future__ import annotations
 
 import math
-from numbers import Real
 
 import torch
+
+from .validate import check_generator, check_real
 
 __all__ = ["calculate_gain", "kaiming_normal_", "kaiming_uniform_", "xavier_normal_", "xavier_uniform_"]
 
 _LINEAR_LIKE = (
-    "linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "sigmoid",
+    "linear",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "sigmoid",
 )
 NONLINEARITIES = _LINEAR_LIKE + ("tanh", "relu", "leaky_relu", "selu")
 
@@ -55,10 +63,8 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "leaky_relu":
         if param is None:
             slope = 0.01
-        elif isinstance(param, bool) or not isinstance(param, Real) or not math.isfinite(param):
-            raise ValueError(f"param (negative slope) must be a finite real number, got {param!r}")
         else:
-            slope = float(param)
+            slope = check_real("param", param)  # the negative slope
         return math.sqrt(2.0 / (1.0 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4.0
@@ -72,22 +78,11 @@ def _fans(t: object) -> tuple[int, int]:
     if not t.is_floating_point():
         raise TypeError(f"t must be a floating-point tensor, got dtype {t.dtype}")
     if t.ndim < 2:
-        raise ValueError(f"fan in and fan out need a tensor with at least 2 dimensions, got shape {tuple(t.shape)}")
+        raise ValueError(
+            f"fan in and fan out need a tensor with at least 2 dimensions, got shape {tuple(t.shape)}"
+        )
     receptive_field = math.prod(t.shape[2:])
     return t.shape[1] * receptive_field, t.shape[0] * receptive_field
-
-
-def _check_gain(gain: object) -> float:
-    if isinstance(gain, bool) or not isinstance(gain, Real) or not math.isfinite(gain):
-        raise TypeError(f"gain must be a finite real number, got {gain!r}")
-    if gain < 0:
-        raise ValueError(f"gain must be >= 0, got {gain}")
-    return float(gain)
-
-
-def _check_generator(generator: object) -> None:
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
 
 
 def _uniform_(t: torch.Tensor, bound: float, generator: torch.Generator | None) -> torch.Tensor:
@@ -100,7 +95,9 @@ def _normal_(t: torch.Tensor, std: float, generator: torch.Generator | None) -> 
         return t.normal_(0.0, std, generator=generator)
 
 
-def xavier_uniform_(t: torch.Tensor, gain: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+def xavier_uniform_(
+    t: torch.Tensor, gain: float = 1.0, generator: torch.Generator | None = None
+) -> torch.Tensor:
     r"""Glorot & Bengio (2010) uniform initialization, in place.
 
     .. math::
@@ -111,15 +108,17 @@ def xavier_uniform_(t: torch.Tensor, gain: float = 1.0, generator: torch.Generat
     and backward variance (needs :math:`1/\text{fan\_out}`).
     """
     fan_in, fan_out = _fans(t)
-    gain = _check_gain(gain)
-    _check_generator(generator)
+    gain = check_real("gain", gain, low=0)
+    check_generator("generator", generator)
     if t.numel() == 0:
         return t
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
     return _uniform_(t, math.sqrt(3.0) * std, generator)
 
 
-def xavier_normal_(t: torch.Tensor, gain: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+def xavier_normal_(
+    t: torch.Tensor, gain: float = 1.0, generator: torch.Generator | None = None
+) -> torch.Tensor:
     r"""Glorot & Bengio (2010) normal initialization, in place.
 
     .. math::
@@ -127,8 +126,8 @@ def xavier_normal_(t: torch.Tensor, gain: float = 1.0, generator: torch.Generato
         W_{ij} \sim \mathcal N(0, \mathrm{std}^2)
     """
     fan_in, fan_out = _fans(t)
-    gain = _check_gain(gain)
-    _check_generator(generator)
+    gain = check_real("gain", gain, low=0)
+    check_generator("generator", generator)
     if t.numel() == 0:
         return t
     return _normal_(t, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
@@ -167,7 +166,7 @@ def kaiming_uniform_(
         own default slope is 0.01 (as in torch).
     """
     std = _kaiming_std(t, mode, nonlinearity, a)
-    _check_generator(generator)
+    check_generator("generator", generator)
     if t.numel() == 0:
         return t
     return _uniform_(t, math.sqrt(3.0) * std, generator)
@@ -189,7 +188,7 @@ def kaiming_normal_(
     Arguments as in :func:`kaiming_uniform_`.
     """
     std = _kaiming_std(t, mode, nonlinearity, a)
-    _check_generator(generator)
+    check_generator("generator", generator)
     if t.numel() == 0:
         return t
     return _normal_(t, std, generator)

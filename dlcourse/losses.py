@@ -11,10 +11,9 @@ every exponent :math:`\le 0`.
 
 from __future__ import annotations
 
-import math
-from numbers import Real
-
 import torch
+
+from .validate import check_int, check_real, check_tensor
 
 __all__ = [
     "mse_loss",
@@ -27,38 +26,18 @@ __all__ = [
 ]
 
 
-def _check_tensor(name: str, x: object) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    return x
-
-
-def _check_float(name: str, x: object) -> torch.Tensor:
-    _check_tensor(name, x)
-    if not (x.is_floating_point() or x.is_complex()):
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
-    return x
-
-
-def _check_number(name: str, value: object, low: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise TypeError(f"{name} must be a finite real number, got {value!r}")
-    if low is not None and value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return float(value)
-
-
 def _check_dim(x: torch.Tensor, dim: object) -> int:
-    if isinstance(dim, bool) or not isinstance(dim, int):
-        raise TypeError(f"dim must be an int, got {type(dim).__name__} {dim!r}")
+    check_int("dim", dim)
     if x.ndim == 0 or not -x.ndim <= dim < x.ndim:
-        raise ValueError(f"dim must be in [-{x.ndim}, {x.ndim - 1}] for x of shape {tuple(x.shape)}, got {dim}")
+        raise ValueError(
+            f"dim must be in [-{x.ndim}, {x.ndim - 1}] for x of shape {tuple(x.shape)}, got {dim}"
+        )
     return dim
 
 
 def _check_targets(logits: torch.Tensor, target: object) -> tuple[int, int]:
     """Check class-index targets against (N, C, ...) or (C,) logits; return (class dim, C)."""
-    _check_tensor("target", target)
+    check_tensor("target", target)
     if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
         raise TypeError(f"target must hold integer class indices, got dtype {target.dtype}")
     if logits.ndim == 0:
@@ -88,8 +67,8 @@ def mse_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     Unlike ``F.mse_loss``, shapes must match exactly: silent broadcasting of ``(n,)`` against
     ``(n, 1)`` is a classic bug, so it raises ``ValueError`` here.
     """
-    _check_float("pred", pred)
-    _check_tensor("target", target)
+    check_tensor("pred", pred, floating=True)
+    check_tensor("target", target)
     if pred.shape != target.shape:
         raise ValueError(
             f"pred and target must have the same shape, got {tuple(pred.shape)} and {tuple(target.shape)}"
@@ -106,11 +85,13 @@ def binary_hinge_loss(scores: torch.Tensor, y: torch.Tensor, margin: float = 1.0
 
     A sample costs nothing once it is on the right side with margin :math:`m` (the SVM loss).
     """
-    _check_float("scores", scores)
-    _check_tensor("y", y)
-    margin = _check_number("margin", margin, low=0.0)
+    check_tensor("scores", scores, floating=True)
+    check_tensor("y", y)
+    margin = check_real("margin", margin, low=0.0)
     if scores.shape != y.shape:
-        raise ValueError(f"scores and y must have the same shape, got {tuple(scores.shape)} and {tuple(y.shape)}")
+        raise ValueError(
+            f"scores and y must have the same shape, got {tuple(scores.shape)} and {tuple(y.shape)}"
+        )
     if not bool(((y == 1) | (y == -1)).all()):
         raise ValueError(f"y must hold labels in {{-1, +1}}, got values {torch.unique(y).tolist()[:10]}")
     return (margin - y.to(scores.dtype) * scores).clamp(min=0).mean()
@@ -128,8 +109,8 @@ def hinge_loss(scores: torch.Tensor, target: torch.Tensor, margin: float = 1.0) 
         torch divides each sample's sum by :math:`C` (the number of classes); the CS231n form
         does not. The :math:`j = y_i` term would contribute :math:`m`, so it is left out.
     """
-    _check_float("scores", scores)
-    margin = _check_number("margin", margin, low=0.0)
+    check_tensor("scores", scores, floating=True)
+    margin = check_real("margin", margin, low=0.0)
     if scores.ndim not in (1, 2):
         raise ValueError(f"scores must have shape (N, C) or (C,), got {tuple(scores.shape)}")
     class_dim, n_classes = _check_targets(scores, target)
@@ -149,7 +130,7 @@ def naive_softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     :math:`e^{x}` is ``inf`` in float32 from :math:`x \approx 88.7` on, and ``inf / inf`` is
     ``nan``. Use :func:`softmax` in real code.
     """
-    _check_float("x", x)
+    check_tensor("x", x, floating=True)
     dim = _check_dim(x, dim)
     e = torch.exp(x)
     return e / e.sum(dim, keepdim=True)
@@ -167,7 +148,7 @@ def softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     :math:`e^0 = 1` (the sum cannot underflow to 0). :math:`m` is treated as a constant
     (detached): the gradient of the shift is exactly zero anyway.
     """
-    _check_float("x", x)
+    check_tensor("x", x, floating=True)
     dim = _check_dim(x, dim)
     m = x.detach().amax(dim, keepdim=True)
     e = torch.exp(x - m)
@@ -184,7 +165,7 @@ def log_softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     Computing ``log(softmax(x))`` instead would give :math:`\log 0 = -\infty` for a logit far
     below the others; this form stays finite.
     """
-    _check_float("x", x)
+    check_tensor("x", x, floating=True)
     dim = _check_dim(x, dim)
     m = x.detach().amax(dim, keepdim=True)
     shifted = x - m
@@ -213,8 +194,8 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor, label_smoothing: f
         one, so the true class gets :math:`1 - \varepsilon + \varepsilon/C`, not
         :math:`1 - \varepsilon`. Class weights and ``ignore_index`` are not supported.
     """
-    _check_float("logits", logits)
-    eps = _check_number("label_smoothing", label_smoothing)
+    check_tensor("logits", logits, floating=True)
+    eps = check_real("label_smoothing", label_smoothing)
     if not 0.0 <= eps <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
     class_dim, _ = _check_targets(logits, target)

@@ -7,11 +7,11 @@ formula is, so ``loss + lam * l2_penalty(model.parameters())`` trains as expecte
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from numbers import Real
 
 import torch
+
+from .validate import check_bool, check_generator, check_real, check_tensor
 
 __all__ = ["dropout", "l0_norm", "l1_penalty", "l2_penalty", "nuclear_norm", "soft_threshold"]
 
@@ -29,14 +29,6 @@ def _as_tensors(params: object, name: str = "params") -> list[torch.Tensor]:
     if not tensors:
         raise ValueError(f"{name} must hold at least one tensor, got an empty iterable")
     return tensors
-
-
-def _check_nonneg(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise TypeError(f"{name} must be a finite real number, got {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return float(value)
 
 
 def l0_norm(w: torch.Tensor | Iterable[torch.Tensor]) -> int:
@@ -89,12 +81,9 @@ def nuclear_norm(W: torch.Tensor) -> torch.Tensor:
 
     For a batch ``(..., m, n)`` it returns one norm per matrix.
     """
-    if not isinstance(W, torch.Tensor):
-        raise TypeError(f"W must be a torch.Tensor, got {type(W).__name__}")
+    check_tensor("W", W, floating=True)
     if W.ndim < 2:
         raise ValueError(f"W must be a matrix (at least 2 dimensions), got shape {tuple(W.shape)}")
-    if not W.is_floating_point():
-        raise TypeError(f"W must be a floating-point tensor, got dtype {W.dtype}")
     return torch.linalg.svdvals(W).sum(-1)
 
 
@@ -109,9 +98,8 @@ def soft_threshold(w: torch.Tensor, lam: float) -> torch.Tensor:
     Entries with :math:`|w_i| \le \lambda` become exactly 0, the rest shrink by :math:`\lambda`
     toward 0. One proximal-gradient (ISTA) step is ``soft_threshold(w - lr * grad, lr * lam)``.
     """
-    if not isinstance(w, torch.Tensor):
-        raise TypeError(f"w must be a torch.Tensor, got {type(w).__name__}")
-    lam = _check_nonneg("lam", lam)
+    check_tensor("w", w)
+    lam = check_real("lam", lam, low=0)
     return torch.sign(w) * (w.abs() - lam).clamp(min=0)
 
 
@@ -131,18 +119,10 @@ def dropout(
         The original paper scales the weights by :math:`1 - p` at test time instead; the
         "inverted" form used by torch moves the scaling to training time.
     """
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
-    if isinstance(p, bool) or not isinstance(p, Real):
-        raise TypeError(f"dropout probability p must be a real number, got {type(p).__name__} {p!r}")
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability p must be in [0, 1], got {p!r}")
-    if not isinstance(training, bool):
-        raise TypeError(f"training must be a bool, got {type(training).__name__} {training!r}")
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    check_tensor("x", x, floating=True)
+    p = check_real("p", p, low=0, high=1)  # the dropout probability
+    check_bool("training", training)
+    check_generator("generator", generator)
     if not training or p == 0.0:
         return x
     if p == 1.0:

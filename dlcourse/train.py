@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -27,8 +27,8 @@ from torch import nn
 from torch.utils.data import TensorDataset
 from tqdm.auto import tqdm
 
-from ._checks import check_int as _check_int
 from .device import get_device
+from .validate import check_int, check_real
 
 __all__ = [
     "History",
@@ -46,28 +46,22 @@ METRICS = ("loss", "accuracy")
 
 
 # --------------------------------------------------------------------------- helpers
-def _check_positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return float(value)
-
-
 def _unpack(name: str, data) -> tuple[torch.Tensor, torch.Tensor]:
     """``(X, y)`` from a tuple/list of two tensors or a TensorDataset of two tensors."""
     if isinstance(data, TensorDataset):
         data = data.tensors
     if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise TypeError(f"{name} must be an (X, y) tuple of tensors or a TensorDataset of two "
-                        f"tensors, got {type(data).__name__}")
+        raise TypeError(
+            f"{name} must be an (X, y) tuple of tensors or a TensorDataset of two "
+            f"tensors, got {type(data).__name__}"
+        )
     X, y = data
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise TypeError(f"{name} must hold two tensors, got ({type(X).__name__}, "
-                        f"{type(y).__name__})")
+        raise TypeError(f"{name} must hold two tensors, got ({type(X).__name__}, {type(y).__name__})")
     if len(X) != len(y) or len(X) == 0:
-        raise ValueError(f"{name}: X and y must have the same, non-zero number of rows, got "
-                         f"{len(X)} and {len(y)}")
+        raise ValueError(
+            f"{name}: X and y must have the same, non-zero number of rows, got {len(X)} and {len(y)}"
+        )
     return X, y
 
 
@@ -88,18 +82,15 @@ def accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
     output (shape ``(N,)`` or ``(N, 1)``) the prediction is ``logit > 0`` against ``y`` in {0, 1}.
     """
     if not isinstance(logits, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise TypeError("logits and y must be tensors, got "
-                        f"{type(logits).__name__} and {type(y).__name__}")
+        raise TypeError(f"logits and y must be tensors, got {type(logits).__name__} and {type(y).__name__}")
     if y.ndim != 1 or len(logits) != len(y):
-        raise ValueError(f"y must have shape (N,) with N = len(logits) = {len(logits)}, got "
-                         f"{tuple(y.shape)}")
+        raise ValueError(f"y must have shape (N,) with N = len(logits) = {len(logits)}, got {tuple(y.shape)}")
     if logits.ndim == 1 or (logits.ndim == 2 and logits.shape[1] == 1):
         pred = (logits.reshape(-1) > 0).long()
     elif logits.ndim == 2:
         pred = logits.argmax(dim=1)
     else:
-        raise ValueError(f"logits must have shape (N, C), (N, 1) or (N,), got "
-                         f"{tuple(logits.shape)}")
+        raise ValueError(f"logits must have shape (N, C), (N, 1) or (N,), got {tuple(logits.shape)}")
     return (pred == y).float().mean().item()
 
 
@@ -124,8 +115,12 @@ class History:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data, loss_fn: Callable, batch_size: int = 256,
-             ) -> tuple[float, float]:
+def evaluate(
+    model: nn.Module,
+    data,
+    loss_fn: Callable,
+    batch_size: int = 256,
+) -> tuple[float, float]:
     r"""Mean loss and accuracy of ``model`` on ``data``, in evaluation mode and without gradients.
 
     The data go to the model's device batch by batch. With a mean-reducing ``loss_fn`` the loss
@@ -134,7 +129,7 @@ def evaluate(model: nn.Module, data, loss_fn: Callable, batch_size: int = 256,
     training/evaluation mode is restored afterwards.
     """
     X, y = _unpack("data", data)
-    batch_size = _check_int("batch_size", batch_size, 1)
+    batch_size = check_int("batch_size", batch_size, low=1)
     device = _model_device(model)
     was_training = model.training
     model.eval()
@@ -152,9 +147,20 @@ def evaluate(model: nn.Module, data, loss_fn: Callable, batch_size: int = 256,
     return total_loss / n, (correct / n if _is_classification(y) else float("nan"))
 
 
-def fit(model: nn.Module, train_data, optimizer: torch.optim.Optimizer, loss_fn: Callable,
-        epochs: int, batch_size: int = 32, val_data=None, seed: int = 0, device=None,
-        progress: bool = True, scheduler=None, metrics: Sequence[str] = METRICS) -> History:
+def fit(
+    model: nn.Module,
+    train_data,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable,
+    epochs: int,
+    batch_size: int = 32,
+    val_data=None,
+    seed: int = 0,
+    device=None,
+    progress: bool = True,
+    scheduler=None,
+    metrics: Sequence[str] = METRICS,
+) -> History:
     r"""Train ``model`` by mini-batch gradient descent; return a :class:`History` per epoch.
 
     Each epoch shuffles the training rows with a ``torch.Generator`` seeded by ``seed`` (so the
@@ -184,13 +190,12 @@ def fit(model: nn.Module, train_data, optimizer: torch.optim.Optimizer, loss_fn:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got "
-                        f"{type(optimizer).__name__}")
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
-    epochs = _check_int("epochs", epochs, 1)
-    batch_size = _check_int("batch_size", batch_size, 1)
-    seed = _check_int("seed", seed, 0)
+    epochs = check_int("epochs", epochs, low=1)
+    batch_size = check_int("batch_size", batch_size, low=1)
+    seed = check_int("seed", seed, low=0)
     if isinstance(metrics, str) or not set(metrics) <= set(METRICS):
         raise ValueError(f"metrics must be a subset of {METRICS}, got {metrics!r}")
     X, y = _unpack("train_data", train_data)
@@ -238,9 +243,17 @@ def fit(model: nn.Module, train_data, optimizer: torch.optim.Optimizer, loss_fn:
 
 
 # --------------------------------------------------------------------------- range test
-def lr_range_test(model: nn.Module, train_data, optimizer: torch.optim.Optimizer,
-                  loss_fn: Callable, start_lr: float = 1e-6, end_lr: float = 1.0,
-                  steps: int = 100, batch_size: int = 32, seed: int = 0):
+def lr_range_test(
+    model: nn.Module,
+    train_data,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable,
+    start_lr: float = 1e-6,
+    end_lr: float = 1.0,
+    steps: int = 100,
+    batch_size: int = 32,
+    seed: int = 0,
+):
     r"""The learning-rate range test: train briefly while the learning rate grows exponentially.
 
     At step :math:`k = 0, \dots, K-1` (``K = steps``, one mini-batch each, reshuffled every pass
@@ -260,14 +273,16 @@ def lr_range_test(model: nn.Module, train_data, optimizer: torch.optim.Optimizer
         ``(lrs, losses)``: NumPy float64 arrays of equal length (``steps`` unless stopped early).
     """
     if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got "
-                        f"{type(optimizer).__name__}")
-    start_lr, end_lr = _check_positive("start_lr", start_lr), _check_positive("end_lr", end_lr)
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    start_lr, end_lr = (
+        check_real("start_lr", start_lr, low=0, low_open=True),
+        check_real("end_lr", end_lr, low=0, low_open=True),
+    )
     if end_lr <= start_lr:
         raise ValueError(f"end_lr must be > start_lr, got start_lr={start_lr}, end_lr={end_lr}")
-    steps = _check_int("steps", steps, 2)
-    batch_size = _check_int("batch_size", batch_size, 1)
-    gen = torch.Generator().manual_seed(_check_int("seed", seed, 0))
+    steps = check_int("steps", steps, low=2)
+    batch_size = check_int("batch_size", batch_size, low=1)
+    gen = torch.Generator().manual_seed(check_int("seed", seed, low=0))
     device = _model_device(model)
     X, y = (t.to(device) for t in _unpack("train_data", train_data))
 
@@ -327,8 +342,9 @@ def suggest_lr(lrs, losses, beta: float = 0.98) -> float:
     """
     lrs, losses = np.asarray(lrs, dtype=np.float64), np.asarray(losses, dtype=np.float64)
     if lrs.ndim != 1 or lrs.shape != losses.shape or len(lrs) < 3:
-        raise ValueError(f"lrs and losses must be 1-D of equal length >= 3, got shapes "
-                         f"{lrs.shape} and {losses.shape}")
+        raise ValueError(
+            f"lrs and losses must be 1-D of equal length >= 3, got shapes {lrs.shape} and {losses.shape}"
+        )
     if not 0 <= beta < 1:
         raise ValueError(f"beta must be in [0, 1), got {beta}")
     smoothed, s = np.empty_like(losses), 0.0
@@ -361,9 +377,13 @@ class _WarmupDecay:
         return max(m, 0.1 ** ((p >= 0.5) + (p >= 0.75)))  # "step"
 
 
-def warmup_schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int,
-                    decay: str = "cosine", min_factor: float = 0.0,
-                    ) -> torch.optim.lr_scheduler.LambdaLR:
+def warmup_schedule(
+    optimizer: torch.optim.Optimizer,
+    warmup_steps: int,
+    total_steps: int,
+    decay: str = "cosine",
+    min_factor: float = 0.0,
+) -> torch.optim.lr_scheduler.LambdaLR:
     r"""Linear warm-up for ``warmup_steps`` steps, then decay until ``total_steps``.
 
     Call ``scheduler.step()`` after every ``optimizer.step()``. At step :math:`t` (counting from
@@ -385,17 +405,16 @@ def warmup_schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_s
     divided by 10 half-way and again at three quarters) and stays there after :math:`T`.
     """
     if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got "
-                        f"{type(optimizer).__name__}")
-    warmup_steps = _check_int("warmup_steps", warmup_steps, 0)
-    total_steps = _check_int("total_steps", total_steps, 1)
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    warmup_steps = check_int("warmup_steps", warmup_steps, low=0)
+    total_steps = check_int("total_steps", total_steps, low=1)
     if warmup_steps > total_steps:
-        raise ValueError(f"warmup_steps must be <= total_steps, got warmup_steps={warmup_steps}, "
-                         f"total_steps={total_steps}")
+        raise ValueError(
+            f"warmup_steps must be <= total_steps, got warmup_steps={warmup_steps}, total_steps={total_steps}"
+        )
     if decay not in DECAYS:
         raise ValueError(f"decay must be one of {DECAYS}, got {decay!r}")
-    if isinstance(min_factor, bool) or not isinstance(min_factor, (int, float)) \
-            or not 0 <= min_factor <= 1:
+    if isinstance(min_factor, bool) or not isinstance(min_factor, (int, float)) or not 0 <= min_factor <= 1:
         raise ValueError(f"min_factor must be a number in [0, 1], got {min_factor!r}")
     rule = _WarmupDecay(warmup_steps, total_steps, decay, float(min_factor))
     return torch.optim.lr_scheduler.LambdaLR(optimizer, rule)
@@ -403,8 +422,7 @@ def warmup_schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_s
 
 # --------------------------------------------------------------------------- ensembles
 @torch.no_grad()
-def ensemble_predict(models: Sequence[nn.Module], X: torch.Tensor,
-                     method: str = "mean_prob") -> torch.Tensor:
+def ensemble_predict(models: Sequence[nn.Module], X: torch.Tensor, method: str = "mean_prob") -> torch.Tensor:
     r"""Class probabilities of an ensemble of :math:`M` classifiers (logits ``(N, C)`` each).
 
     .. math::
@@ -420,8 +438,7 @@ def ensemble_predict(models: Sequence[nn.Module], X: torch.Tensor,
         a tensor of shape ``(N, C)`` whose rows sum to 1.
     """
     if isinstance(models, nn.Module) or not isinstance(models, (list, tuple)) or not models:
-        raise TypeError(f"models must be a non-empty list of nn.Module, got "
-                        f"{type(models).__name__}")
+        raise TypeError(f"models must be a non-empty list of nn.Module, got {type(models).__name__}")
     for i, m in enumerate(models):
         if not isinstance(m, nn.Module):
             raise TypeError(f"models[{i}] must be an nn.Module, got {type(m).__name__}")
@@ -438,15 +455,15 @@ def ensemble_predict(models: Sequence[nn.Module], X: torch.Tensor,
         finally:
             m.train(was_training)
         if logits.ndim != 2:
-            raise ValueError(f"models[{i}] must return logits of shape (N, C), got "
-                             f"{tuple(logits.shape)}")
+            raise ValueError(f"models[{i}] must return logits of shape (N, C), got {tuple(logits.shape)}")
         if method == "mean_prob":
             e = (logits - logits.max(dim=1, keepdim=True).values).exp()  # stable softmax
             part = e / e.sum(dim=1, keepdim=True)
         else:
             part = torch.zeros_like(logits).scatter_(1, logits.argmax(dim=1, keepdim=True), 1.0)
         if total is not None and part.shape != total.shape:
-            raise ValueError(f"models[{i}] returned shape {tuple(part.shape)}, models[0] "
-                             f"{tuple(total.shape)}")
+            raise ValueError(
+                f"models[{i}] returned shape {tuple(part.shape)}, models[0] {tuple(total.shape)}"
+            )
         total = part if total is None else total + part
     return total / len(models)

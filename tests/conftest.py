@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,23 +23,25 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
 
 
-def jupyter_book_build(
-    source: Path, out: Path, *, toc: str = "book/_toc.yml", strict: bool = True
-) -> subprocess.CompletedProcess:
-    """Run ``jupyter-book build`` on ``source`` into ``out`` the way ``make test`` does."""
-    cmd = [
-        str(Path(sys.executable).with_name("jupyter-book")),
-        "build",
-        str(source),
-        "--toc",
-        str(source / toc),
-        "--path-output",
-        str(out),
-    ]
-    if strict:
-        cmd += ["-W", "--keep-going", "--all"]
-    env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=source)
+def _book_module():
+    """``book/build.py``, the one place the book's build command is written."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("book_build", ROOT / "book" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+BOOK = _book_module()
+
+
+def jupyter_book_build(source: Path, out: Path) -> subprocess.CompletedProcess:
+    """Build the book at ``source`` into ``out`` strictly, the way ``make book`` does."""
+    return BOOK.build(source, out, capture=True)
+
+
+_BUILD_FAILURE: list[str] = []
 
 
 @pytest.fixture(scope="session")
@@ -53,13 +54,22 @@ def built_book(tmp_path_factory) -> Path:
     reuse = os.environ.get("DLCOURSE_BUILT_BOOK")
     if reuse:
         return Path(reuse)
+    if _BUILD_FAILURE:  # pytest calls a failed session fixture again for every test: build once
+        pytest.fail(_BUILD_FAILURE[0])
     out = tmp_path_factory.mktemp("book")
     start = time.perf_counter()
     proc = jupyter_book_build(ROOT, out)
     elapsed = time.perf_counter() - start
-    log = proc.stdout[-6000:] + "\n" + proc.stderr[-6000:]
     (out / "build.log").write_text(proc.stdout + "\n" + proc.stderr)
-    assert proc.returncode == 0, f"strict book build failed ({elapsed:.0f} s):\n{log}"
+    if proc.returncode != 0:
+        lines = [
+            ln for ln in (proc.stdout + proc.stderr).splitlines() if "Kernel is running over TCP" not in ln
+        ]
+        _BUILD_FAILURE.append(
+            f"strict book build failed ({elapsed:.0f} s), log in {out / 'build.log'}:\n"
+            + "\n".join(lines[-80:])
+        )
+        pytest.fail(_BUILD_FAILURE[0])
     print(f"\nstrict book build: {elapsed:.1f} s")
     return out
 
@@ -69,9 +79,7 @@ def _results_from(nb_path: Path) -> dict:
     tagged = [c for c in nb["cells"] if "results" in c.get("metadata", {}).get("tags", [])]
     assert tagged, f"{nb_path.name}: no cell tagged 'results'"
     text = "".join(
-        "".join(o.get("text", ""))
-        for o in tagged[-1].get("outputs", [])
-        if o.get("output_type") == "stream"
+        "".join(o.get("text", "")) for o in tagged[-1].get("outputs", []) if o.get("output_type") == "stream"
     )
     lines = [line for line in text.splitlines() if line.strip().startswith("{")]
     assert lines, f"{nb_path.name}: the results cell printed no JSON line:\n{text[:500]}"
@@ -108,12 +116,17 @@ def chapter_results(executed_chapter):
     return get
 
 
+_BOOK_FIXTURES = {"built_book", "executed_chapter", "chapter_results"}
+
+
 def pytest_collection_modifyitems(config, items):
-    if torch.cuda.is_available():
-        return
-    skip = pytest.mark.skip(reason="needs a CUDA device")
+    """Tests that read the strict book build are ``slow`` (``make test-fast`` leaves them out);
+    ``gpu`` tests are skipped without CUDA."""
+    skip = None if torch.cuda.is_available() else pytest.mark.skip(reason="needs a CUDA device")
     for item in items:
-        if item.get_closest_marker("gpu") is not None:
+        if _BOOK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+        if skip is not None and item.get_closest_marker("gpu") is not None:
             item.add_marker(skip)
 
 

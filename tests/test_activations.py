@@ -19,7 +19,9 @@ CASES = {
     "relu": (A.relu, F.relu, A.relu_grad),
     "leaky_relu": (A.leaky_relu, F.leaky_relu, A.leaky_relu_grad),
     "leaky_relu_0.2": (
-        lambda x: A.leaky_relu(x, 0.2), lambda x: F.leaky_relu(x, 0.2), lambda x: A.leaky_relu_grad(x, 0.2)
+        lambda x: A.leaky_relu(x, 0.2),
+        lambda x: F.leaky_relu(x, 0.2),
+        lambda x: A.leaky_relu_grad(x, 0.2),
     ),
     "elu": (A.elu, F.elu, A.elu_grad),
     "elu_1.7": (lambda x: A.elu(x, 1.7), lambda x: F.elu(x, 1.7), lambda x: A.elu_grad(x, 1.7)),
@@ -29,7 +31,9 @@ CASES = {
 def _inputs(dtype):
     g = torch.Generator().manual_seed(0)
     x = torch.randn(200, generator=g, dtype=dtype) * 4
-    special = torch.tensor([0.0, -0.0, 1e-30, -1e-30, 1e-7, -1e-7, 30.0, -30.0, 1e4, -1e4, 1e30, -1e30], dtype=dtype)
+    special = torch.tensor(
+        [0.0, -0.0, 1e-30, -1e-30, 1e-7, -1e-7, 30.0, -30.0, 1e4, -1e4, 1e30, -1e30], dtype=dtype
+    )
     return torch.cat([x, special])
 
 
@@ -79,7 +83,9 @@ def test_tanh_accurate_for_tiny_inputs():
     torch.testing.assert_close(A.tanh(x), torch.tanh(x), rtol=1e-15, atol=0)
 
 
-@pytest.mark.parametrize("shape, wshape", [((6, 3, 4, 4), (3,)), ((6, 3), (3,)), ((6, 3, 5), (1,)), ((7,), (1,)), ((), ())])
+@pytest.mark.parametrize(
+    "shape, wshape", [((6, 3, 4, 4), (3,)), ((6, 3), (3,)), ((6, 3, 5), (1,)), ((7,), (1,)), ((), ())]
+)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_prelu_matches_torch_and_grads(shape, wshape, dtype):
     g = torch.Generator().manual_seed(1)
@@ -130,7 +136,11 @@ def test_maxout_matches_manual_max():
     W, b = m.linear.weight, m.linear.bias
     assert W.shape == (12, 5)
     manual = torch.stack(
-        [torch.stack([x @ W[j * 4 + p] + b[j * 4 + p] for p in range(4)], -1).max(-1).values for j in range(3)], -1
+        [
+            torch.stack([x @ W[j * 4 + p] + b[j * 4 + p] for p in range(4)], -1).max(-1).values
+            for j in range(3)
+        ],
+        -1,
     )
     torch.testing.assert_close(m(x), manual)
     assert m(torch.randn(2, 7, 5)).shape == (2, 7, 3)
@@ -141,8 +151,13 @@ def test_maxout_matches_manual_max():
 
 
 def test_maxout_bad_arguments():
-    for args, exc in [((0, 3, 2), ValueError), ((5, -1, 2), ValueError), ((5, 3, 0), ValueError),
-                      ((5.0, 3, 2), TypeError), ((5, 3, True), TypeError)]:
+    for args, exc in [
+        ((0, 3, 2), ValueError),
+        ((5, -1, 2), ValueError),
+        ((5, 3, 0), ValueError),
+        ((5.0, 3, 2), TypeError),
+        ((5, 3, True), TypeError),
+    ]:
         with pytest.raises(exc, match="in_features|out_features|pieces"):
             A.Maxout(*args)
     with pytest.raises(ValueError, match="last dimension 5"):
@@ -169,7 +184,7 @@ def test_activations_on_cuda():
     dev = torch.device("cuda")
     for dtype in DTYPES:
         x = _inputs(dtype).to(dev)
-        for name, (ours, ref, grad) in CASES.items():
+        for ours, ref, grad in CASES.values():
             y, gx = _value_and_grad(ours, x)
             y_ref, gx_ref = _value_and_grad(ref, x)
             assert y.device.type == "cuda"

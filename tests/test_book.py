@@ -11,7 +11,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from conftest import CHAPTERS, ROOT, jupyter_book_build
 
 pytestmark = pytest.mark.slow
@@ -36,15 +35,23 @@ def test_strict_build_has_every_page(built_book):
 def test_no_course_internals_published(built_book):
     html = html_dir(built_book)
     assert not (html / "assignments").exists()
-    leaked = [
-        p for p in html.rglob("*.html") if "BEGIN HIDDEN TESTS" in p.read_text(encoding="utf-8")
-    ]
+    leaked = [p for p in html.rglob("*.html") if "BEGIN HIDDEN TESTS" in p.read_text(encoding="utf-8")]
     assert not leaked, leaked
 
 
 def test_glossary_has_chinese_terms(built_book):
     text = (html_dir(built_book) / "book" / "glossary.html").read_text(encoding="utf-8")
-    for term in ("反向传播", "梯度消失", "梯度爆炸", "正则化", "过拟合", "欠拟合", "标签平滑", "数据增强", "鞍点"):
+    for term in (
+        "反向传播",
+        "梯度消失",
+        "梯度爆炸",
+        "正则化",
+        "过拟合",
+        "欠拟合",
+        "标签平滑",
+        "数据增强",
+        "鞍点",
+    ):
         assert term in text, term
 
 
@@ -79,9 +86,7 @@ def _tiny_book(tmp: Path, chapter_source: str) -> Path:
     shutil.copy(ROOT / "book" / "references.bib", book / "book")
     (book / "book" / "_vendor").symlink_to(ROOT / "book" / "_vendor")
     (book / "book" / "intro.md").write_text("# A tiny book\n\nOne chapter.\n")
-    (book / "book" / "bibliography.md").write_text(
-        "# Bibliography\n\n```{bibliography}\n:all:\n```\n"
-    )
+    (book / "book" / "bibliography.md").write_text("# Bibliography\n\n```{bibliography}\n:all:\n```\n")
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [nbformat.v4.new_markdown_cell("# A chapter"), nbformat.v4.new_code_cell(chapter_source)]

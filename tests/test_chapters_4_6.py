@@ -21,25 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 CH4, CH5, CH6 = "04_regularization", "05_losses", "06_training_tricks"
 
 
-# --------------------------------------------------------------------------- stored notebooks
-@pytest.mark.parametrize("stem", [CH4, CH5, CH6])
-def test_notebook_is_stored_clean_and_well_formed(stem):
-    nb = json.loads((ROOT / "chapters" / f"{stem}.ipynb").read_text(encoding="utf-8"))
-    assert nb["metadata"]["kernelspec"]["name"] == "python3"
-    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    assert all(c["outputs"] == [] and c["execution_count"] is None for c in code)
-    assert "remove-cell" in code[0]["metadata"].get("tags", [])
-    assert "dlcourse.get_device()" in "".join(code[0]["source"])
-    assert code[-1]["metadata"].get("tags") == ["remove-cell", "results"]
-    markdown = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
-    titles = [line for line in markdown.splitlines() if line.startswith("# ")]
-    assert len(titles) == 1
-    assert "## Exercises" in markdown
-    assert markdown.count("```{exercise}") >= 5
-    assert markdown.count("```{solution}") == markdown.count("```{exercise}")
-    assert markdown.count(":class: dropdown") >= markdown.count("```{solution}")
-
-
 # --------------------------------------------------------------------------- chapter 4
 def test_ch4_polynomial_overfits(chapter_results):
     r = chapter_results(CH4)
@@ -196,7 +177,7 @@ def test_ch4_checks(capsys):
 
     assert _quiet(ch4.check_ista_step, good_ista, capsys)[0]
     ok, out = _quiet(ch4.check_ista_step, bad_ista, capsys)
-    assert not ok and "wrong values" in out
+    assert not ok and "values differ from the reference" in out
     assert _quiet(ch4.check_ridge_solution, good_ridge, capsys)[0]
     assert not _quiet(ch4.check_ridge_solution, bad_ridge, capsys)[0]
     assert _quiet(ch4.check_svt, good_svt, capsys)[0]
@@ -310,9 +291,12 @@ def test_solutions_in_the_text_pass_their_self_checks(capsys):
             if code.startswith("def "):
                 exec(compile(code, f"<{stem} solution>", "exec"), namespace)
     pairs = [
-        (ch4.check_ista_step, "ista_step"), (ch4.check_ridge_solution, "ridge_solution"),
-        (ch4.check_svt, "svt_exercise"), (ch5.check_logsumexp, "logsumexp"),
-        (ch5.check_multiclass_hinge, "multiclass_hinge"), (ch5.check_soft_cross_entropy, "soft_cross_entropy"),
+        (ch4.check_ista_step, "ista_step"),
+        (ch4.check_ridge_solution, "ridge_solution"),
+        (ch4.check_svt, "svt_exercise"),
+        (ch5.check_logsumexp, "logsumexp"),
+        (ch5.check_multiclass_hinge, "multiclass_hinge"),
+        (ch5.check_soft_cross_entropy, "soft_cross_entropy"),
         (ch6.check_smooth_labels, "smooth_labels"),
         (ch6.check_expected_calibration_error, "expected_calibration_error"),
         (ch6.check_standardize, "standardize"),

@@ -79,7 +79,9 @@ def test_seed_everything_makes_every_generator_repeat():
     assert draw() != first
 
 
-@pytest.mark.parametrize("bad, exc", [(-1, ValueError), (1.5, TypeError), ("0", TypeError), (True, TypeError)])
+@pytest.mark.parametrize(
+    "bad, exc", [(-1, ValueError), (1.5, TypeError), ("0", TypeError), (True, TypeError)]
+)
 def test_seed_everything_rejects_bad_seeds(bad, exc):
     with pytest.raises(exc, match="seed"):
         dlcourse.seed_everything(bad)

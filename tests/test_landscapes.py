@@ -32,24 +32,25 @@ def test_momentum_with_beta_zero_is_gradient_descent_step_for_step():
 @pytest.mark.parametrize("nesterov", [False, True])
 def test_momentum_matches_torch_sgd(nesterov):
     ours = ls.momentum_trajectory((1.0, -0.7), 0.9, 0.8, 60, 20.0, nesterov)
-    np.testing.assert_allclose(ours, torch_trajectory((1.0, -0.7), 0.9, 0.8, 60, 20.0, nesterov),
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        ours, torch_trajectory((1.0, -0.7), 0.9, 0.8, 60, 20.0, nesterov), rtol=1e-10, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("kappa", [10.0, 100.0])
 def test_optimal_momentum_shrinks_distance_at_predicted_rate(kappa):
     alpha, beta, rate = ls.optimal_momentum(kappa)
     assert rate == pytest.approx((math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1))
-    n = int(-120 / math.log10(rate))                 # about 1e-120 of the start: no underflow
+    n = int(-120 / math.log10(rate))  # about 1e-120 of the start: no underflow
     traj = ls.momentum_trajectory((-1.0, 0.9), alpha, beta, n, kappa)
     dist = np.linalg.norm(traj, axis=1)
     t = np.arange(n // 2, n + 1)
-    slope = np.polyfit(t, np.log(dist[n // 2:]), 1)[0]
+    slope = np.polyfit(t, np.log(dist[n // 2 :]), 1)[0]
     assert slope == pytest.approx(math.log(rate), rel=0.02)
     # Gradient descent at its best step is slower, at its own predicted rate.
     lr_gd, rate_gd = ls.gradient_descent_rate(kappa)
     gd = np.linalg.norm(ls.gradient_descent_trajectory((-1.0, 0.9), lr_gd, n, kappa), axis=1)
-    assert np.polyfit(t, np.log(gd[n // 2:]), 1)[0] == pytest.approx(math.log(rate_gd), rel=0.02)
+    assert np.polyfit(t, np.log(gd[n // 2 :]), 1)[0] == pytest.approx(math.log(rate_gd), rel=0.02)
     assert rate < rate_gd
 
 
@@ -59,9 +60,9 @@ def test_iteration_rate_is_the_spectral_radius(nesterov):
     for lr, beta in [(0.5, 0.0), (1.0, 0.5), (3.0, 0.6), (2.5, 0.9), (3.9, 0.1)]:
         radius = 0.0
         for h in (1 / kappa, 1.0):
-            if nesterov:   # state (w, v): v' = beta v + h w; w' = w - lr (h w + beta v')
+            if nesterov:  # state (w, v): v' = beta v + h w; w' = w - lr (h w + beta v')
                 m = np.array([[1 - lr * h * (1 + beta), -lr * beta * beta], [h, beta]])
-            else:          # Polyak: (w_t, w_{t-1})
+            else:  # Polyak: (w_t, w_{t-1})
                 m = np.array([[1 + beta - lr * h, -beta], [1.0, 0.0]])
             radius = max(radius, np.abs(np.linalg.eigvals(m)).max())
         assert ls.iteration_rate(lr, beta, kappa, nesterov) == pytest.approx(radius, rel=1e-9)
@@ -76,13 +77,17 @@ def brute_force(opt, rho, budget, norm):
     return np.array([w1[i], w2[i]])
 
 
-@pytest.mark.parametrize("opt,rho,budget", [((2.0, 0.6), 0.3, 1.0), ((-1.5, 2.5), -0.6, 1.2),
-                                            ((0.8, 0.9), 0.8, 1.0), ((2.5, -2.0), 0.0, 0.7)])
+@pytest.mark.parametrize(
+    "opt,rho,budget",
+    [((2.0, 0.6), 0.3, 1.0), ((-1.5, 2.5), -0.6, 1.2), ((0.8, 0.9), 0.8, 1.0), ((2.5, -2.0), 0.0, 0.7)],
+)
 def test_constrained_solutions_match_brute_force(opt, rho, budget):
-    np.testing.assert_allclose(ls.l1_ball_solution(opt, rho, budget),
-                               brute_force(opt, rho, budget, 1), atol=1e-4)
-    np.testing.assert_allclose(ls.l2_ball_solution(opt, rho, budget),
-                               brute_force(opt, rho, budget, 2), atol=1e-4)
+    np.testing.assert_allclose(
+        ls.l1_ball_solution(opt, rho, budget), brute_force(opt, rho, budget, 1), atol=1e-4
+    )
+    np.testing.assert_allclose(
+        ls.l2_ball_solution(opt, rho, budget), brute_force(opt, rho, budget, 2), atol=1e-4
+    )
 
 
 def test_l1_corner_is_exactly_zero_and_inside_is_the_optimum():
@@ -101,21 +106,23 @@ def test_lasso_path_has_exact_zeros_and_ridge_none():
     lams = np.logspace(0.7, -3, 30)
     lasso, ridge = ls.lasso_path(X, y, lams), ls.ridge_path(X, y, lams)
     zeros_l1, zeros_l2 = ls.count_zeros(lasso), ls.count_zeros(ridge)
-    assert zeros_l1[0] == X.shape[1]                 # above lambda_max: every weight exactly 0
+    assert zeros_l1[0] == X.shape[1]  # above lambda_max: every weight exactly 0
     assert zeros_l1[10] > 0 and zeros_l1[-1] < zeros_l1[0]
     assert np.all(zeros_l2 == 0)
-    for i in (5, 15, 29):                            # independent solver, same objective
+    for i in (5, 15, 29):  # independent solver, same objective
         ref = Lasso(alpha=lams[i], fit_intercept=False, tol=1e-12, max_iter=100000).fit(X, y)
         np.testing.assert_allclose(lasso[i], ref.coef_, atol=1e-4)
     n = X.shape[0]
-    ref = torch.linalg.solve(torch.tensor(X.T @ X / n + lams[3] * np.eye(X.shape[1])),
-                             torch.tensor(X.T @ y / n)).numpy()
+    ref = torch.linalg.solve(
+        torch.tensor(X.T @ X / n + lams[3] * np.eye(X.shape[1])), torch.tensor(X.T @ y / n)
+    ).numpy()
     np.testing.assert_allclose(ridge[3], ref, rtol=1e-10)
 
 
 def test_xorshift32_reference_words():
     # Marsaglia's xorshift32 written with Python integers, independent of the numpy version.
-    from dlcourse._landscape_saddle import _seed_states
+    from dlcourse.landscapes.saddle import _seed_states
+
     state = int(_seed_states(7, np.zeros(1))[0])
     words = []
     for _ in range(50):
@@ -130,8 +137,8 @@ def test_saddle_offsets_have_mean_exactly_zero_and_batches_escape_by_size():
     off = ls.saddle_offsets()
     assert off.sum(axis=0).tolist() == [0.0, 0.0]
     full = ls.saddle_sgd(ls.SADDLE_EXAMPLES, 0.1, 300, 3)
-    assert np.all(full[:, :, 1] == 0.0)              # never leaves the stable direction
-    assert abs(full[0, -1, 0]) < 1e-10               # and slides into the saddle point
+    assert np.all(full[:, :, 1] == 0.0)  # never leaves the stable direction
+    assert abs(full[0, -1, 0]) < 1e-10  # and slides into the saddle point
     assert np.all(np.isinf(ls.escape_steps(full)))
     small, large = [], []
     for seed in range(4):

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, jupyter_book_build
+
 from dlcourse import landscapes as ls
-from dlcourse._widget_base import nice_bound
+from dlcourse.widgets.frame import nice_bound
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-FRAME_MS = 16.0          # the issue's target: input to redraw within one frame (median)
+FRAME_MS = 16.0  # the issue's target: input to redraw within one frame (median)
 
 CHAPTER = """\
 import ipywidgets
@@ -49,8 +49,9 @@ def _fail_or_skip(message: str):
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
-                     if shutil.which(n)), None)
+    chromium = next(
+        (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None
+    )
     if chromium is None:
         _fail_or_skip("Chromium is not installed (apt-get install chromium)")
     try:
@@ -58,9 +59,16 @@ def browser():
     except ImportError:
         _fail_or_skip("Playwright for Python is not installed (pip install playwright)")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=[
-            "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
-            "--host-resolver-rules=MAP * ~NOTFOUND", "--disable-background-networking"])
+        b = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--allow-file-access-from-files",
+                "--host-resolver-rules=MAP * ~NOTFOUND",
+                "--disable-background-networking",
+            ],
+        )
         yield b
         b.close()
 
@@ -72,7 +80,9 @@ def _vendor(folder: Path) -> None:
     for name in ("mathjax", "requirejs", "html-manager"):
         (folder / name).symlink_to(source / name)
     (folder / "anywidget").mkdir()
-    shutil.copy(ROOT / "dlcourse" / "static" / "page_config.js", folder / "anywidget" / "config.js")
+    shutil.copy(
+        ROOT / "dlcourse" / "widgets" / "static" / "page_config.js", folder / "anywidget" / "config.js"
+    )
     loader = Path(sys.prefix) / "share" / "jupyter" / "nbextensions" / "anywidget" / "index.js"
     shutil.copy(loader, folder / "anywidget" / "index.js")
 
@@ -96,8 +106,8 @@ def tiny_live_book(tmp_path_factory) -> Path:
     (book / "chapters").mkdir()
     nbformat.write(nb, book / "chapters" / "live.ipynb")
     (book / "book" / "_toc.yml").write_text(
-        "format: jb-book\nroot: book/intro\nchapters:\n  - file: chapters/live\n"
-        "  - file: book/bibliography\n")
+        "format: jb-book\nroot: book/intro\nchapters:\n  - file: chapters/live\n  - file: book/bibliography\n"
+    )
     proc = jupyter_book_build(book, book / "out")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return book / "out" / "_build" / "html"
@@ -112,30 +122,46 @@ def expected_numbers(kind: str, p: dict) -> dict:
         mom = ls.momentum_trajectory(start, p["lr"], p["beta"], p["steps"], kappa, p["nesterov"])
         a_opt, b_opt, r_opt = ls.optimal_momentum(kappa)
         with np.errstate(over="ignore", invalid="ignore"):
-            return {"kappa": kappa, "rate_gd": ls.iteration_rate(p["lr"], 0.0, kappa),
-                    "rate_momentum": ls.iteration_rate(p["lr"], p["beta"], kappa, p["nesterov"]),
-                    "rate_best": r_opt, "alpha_opt": a_opt, "beta_opt": b_opt,
-                    "loss_gd": ls.valley_loss(*gd[-1], kappa),
-                    "loss_momentum": ls.valley_loss(*mom[-1], kappa)}
+            return {
+                "kappa": kappa,
+                "rate_gd": ls.iteration_rate(p["lr"], 0.0, kappa),
+                "rate_momentum": ls.iteration_rate(p["lr"], p["beta"], kappa, p["nesterov"]),
+                "rate_best": r_opt,
+                "alpha_opt": a_opt,
+                "beta_opt": b_opt,
+                "loss_gd": ls.valley_loss(*gd[-1], kappa),
+                "loss_momentum": ls.valley_loss(*mom[-1], kappa),
+            }
     if kind == "l1l2":
-        from dlcourse import _widget_l1l2 as wl
+        from dlcourse.widgets import l1l2 as wl
+
         opt, rho, t = (p["opt_x"], p["opt_y"]), p["rho"], p["budget"]
         w1, w2 = ls.l1_ball_solution(opt, rho, t), ls.l2_ball_solution(opt, rho, t)
         X, y, _ = ls.sparse_regression()
-        lasso = ls.lasso_path(X, y, wl._LAMS)
-        i = int(np.argmin(np.abs(np.log(wl._LAMS) - np.log(p["lam"]))))
+        lasso = ls.lasso_path(X, y, wl.LAMS)
+        i = int(np.argmin(np.abs(np.log(wl.LAMS) - np.log(p["lam"]))))
         at = ls.lasso_path(X, y, [p["lam"]], w0=lasso[i])[0]
-        return {"l1_w1": w1[0], "l1_w2": w1[1], "l1_zeros": int((w1 == 0).sum()),
-                "l2_w1": w2[0], "l2_w2": w2[1], "l2_zeros": int((w2 == 0).sum()),
-                "lasso_zeros": int(ls.count_zeros(at)),
-                "ridge_zeros": int(ls.count_zeros(ls.ridge_path(X, y, [p["lam"]])[0]))}
+        return {
+            "l1_w1": w1[0],
+            "l1_w2": w1[1],
+            "l1_zeros": int((w1 == 0).sum()),
+            "l2_w1": w2[0],
+            "l2_w2": w2[1],
+            "l2_zeros": int((w2 == 0).sum()),
+            "lasso_zeros": int(ls.count_zeros(at)),
+            "ridge_zeros": int(ls.count_zeros(ls.ridge_path(X, y, [p["lam"]])[0])),
+        }
     if kind == "saddle":
         traj = ls.saddle_sgd(p["batch_size"], p["lr"], p["steps"], p["runs"])
         esc = ls.escape_steps(traj)
         full = ls.escape_steps(ls.saddle_sgd(64, p["lr"], p["steps"], 1))
-        out = {"batch_size": p["batch_size"], "escaped": int(np.isfinite(esc).sum()),
-               "runs": p["runs"], "top": nice_bound(p["steps"], 300),
-               "full_escaped": int(np.isfinite(full).sum())}
+        out = {
+            "batch_size": p["batch_size"],
+            "escaped": int(np.isfinite(esc).sum()),
+            "runs": p["runs"],
+            "top": nice_bound(p["steps"], 300),
+            "full_escaped": int(np.isfinite(full).sum()),
+        }
         if np.isfinite(esc).any():
             out["mean_escape"] = float(esc[np.isfinite(esc)].mean())
         return out
@@ -186,8 +212,9 @@ def check_numbers(state: dict, where: str) -> None:
     assert set(expected) == set(shown), f"{where}: shown {sorted(shown)}, expected {sorted(expected)}"
     for key, py in expected.items():
         js, text = shown[key]
-        assert (math.isinf(py) and js == py) or abs(js - py) <= 1e-9 * max(1.0, abs(py)), \
+        assert (math.isinf(py) and js == py) or abs(js - py) <= 1e-9 * max(1.0, abs(py)), (
             f"{where}: {key} = {js} on the page, {py} in Python ({state['params']})"
+        )
         assert shown_equals(text, py), f"{where}: {key} shown as {text!r}, Python's value {py}"
 
 
@@ -198,11 +225,13 @@ def exercise_page(browser, url: str) -> dict:
     page.on("request", lambda r: requests.append(r.url))
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url)
-    models = page.content().count('"_anywidget_id":"dlcourse.live.') + \
-        page.content().count('"_anywidget_id": "dlcourse.live.')
+    models = page.content().count('"_anywidget_id":"dlcourse.widgets.live.') + page.content().count(
+        '"_anywidget_id": "dlcourse.widgets.live.'
+    )
     assert models, f"no live widget state on {url}"
-    page.wait_for_function(f"document.querySelectorAll('.dlc-live[data-draws]').length >= {models}",
-                           timeout=60000)
+    page.wait_for_function(
+        f"document.querySelectorAll('.dlc-live[data-draws]').length >= {models}", timeout=60000
+    )
     page.wait_for_timeout(300)
     timings = {"script": [], "layout": [], "frame": [], "widgets": [], "by_kind": {}}
     count = page.evaluate("document.querySelectorAll('.dlc-live').length")
@@ -223,20 +252,28 @@ def exercise_page(browser, url: str) -> dict:
                 for k in ("script", "layout", "frame"):
                     timings[k].append(r[k])
                 timings["by_kind"].setdefault(state["kind"], []).append(r["layout"])
-                assert r["redrawn"] >= 1 and r["changed"], \
+                assert r["redrawn"] >= 1 and r["changed"], (
                     f"{url} {state['kind']}: moving {name} to {target} did not change the drawing"
+                )
                 check_numbers(page.evaluate(STATE, index), f"{url} {state['kind']} {name}={target}")
-            if control["type"] == "range":          # the keyboard moves it too
+            if control["type"] == "range":  # the keyboard moves it too
                 locator = page.locator(".dlc-live").nth(index).locator(f'input[data-trait="{name}"]')
                 now = page.evaluate(STATE, index)
                 before = now["params"][name]
                 position = next(c["value"] for c in now["controls"] if c["name"] == name)
                 locator.focus()
-                locator.press("ArrowLeft" if position >= (control["min"] + control["max"]) / 2 else "ArrowRight")
+                locator.press(
+                    "ArrowLeft" if position >= (control["min"] + control["max"]) / 2 else "ArrowRight"
+                )
                 after = page.evaluate(STATE, index)
                 assert after["params"][name] != before, f"{state['kind']}: the keyboard did not move {name}"
-                assert page.evaluate(f"document.querySelectorAll('.dlc-live')[{index}]"
-                                     f".querySelector('input[data-trait=\"{name}\"]').labels.length") == 1
+                assert (
+                    page.evaluate(
+                        f"document.querySelectorAll('.dlc-live')[{index}]"
+                        f".querySelector('input[data-trait=\"{name}\"]').labels.length"
+                    )
+                    == 1
+                )
                 check_numbers(after, f"{url} {state['kind']} {name} (keyboard)")
     foreign = [u for u in requests if not u.startswith(("file:", "data:", "blob:"))]
     assert not foreign, f"requests to other hosts from {url}: {foreign}"
@@ -250,13 +287,17 @@ def exercise_page(browser, url: str) -> dict:
 def report(timings: dict, label: str) -> None:
     med = {k: statistics.median(timings[k]) for k in ("script", "layout", "frame")}
     p95 = {k: float(np.percentile(timings[k], 95)) for k in ("script", "layout", "frame")}
-    print(f"\n{label}: {len(timings['script'])} moves; input -> drawing updated (script): median "
-          f"{med['script']:.2f} ms, p95 {p95['script']:.2f} ms; + style/layout: median "
-          f"{med['layout']:.2f} ms, p95 {p95['layout']:.2f} ms; to the next frame: median "
-          f"{med['frame']:.2f} ms")
+    print(
+        f"\n{label}: {len(timings['script'])} moves; input -> drawing updated (script): median "
+        f"{med['script']:.2f} ms, p95 {p95['script']:.2f} ms; + style/layout: median "
+        f"{med['layout']:.2f} ms, p95 {p95['layout']:.2f} ms; to the next frame: median "
+        f"{med['frame']:.2f} ms"
+    )
     for kind, values in sorted(timings["by_kind"].items()):
-        print(f"  {kind}: median {statistics.median(values):.2f} ms, max {max(values):.2f} ms "
-              f"over {len(values)} moves (input to drawing laid out)")
+        print(
+            f"  {kind}: median {statistics.median(values):.2f} ms, max {max(values):.2f} ms "
+            f"over {len(values)} moves (input to drawing laid out)"
+        )
     assert med["layout"] < FRAME_MS, f"median input-to-redraw {med['layout']:.1f} ms >= {FRAME_MS} ms"
 
 
@@ -271,8 +312,10 @@ def test_live_widgets_on_a_tiny_book(tiny_live_book, browser):
     box = page.locator(".widget-text input").first
     box.fill("123")
     box.press("Enter")
-    page.wait_for_function("JSON.parse(document.querySelector('.dlc-live[data-widget=valley]')"
-                           ".dataset.params).steps === 123", timeout=5000)
+    page.wait_for_function(
+        "JSON.parse(document.querySelector('.dlc-live[data-widget=valley]').dataset.params).steps === 123",
+        timeout=5000,
+    )
     # ... and the valley's own slider drives the IntText back.
     page.evaluate("""() => { const i = document.querySelector('.dlc-live[data-widget=valley] input[data-trait=steps]');
                              i.value = 77; i.dispatchEvent(new Event('input', {bubbles: true})); }""")
@@ -284,7 +327,9 @@ def test_live_widgets_on_a_tiny_book(tiny_live_book, browser):
     assert light != dark, f"the figure's text colour ignores the dark theme ({light})"
     # It fits a narrow page: no horizontal overflow at 400 px.
     page.set_viewport_size({"width": 400, "height": 900})
-    widths = page.evaluate("[...document.querySelectorAll('.dlc-live')].map(e => [e.scrollWidth, e.clientWidth])")
+    widths = page.evaluate(
+        "[...document.querySelectorAll('.dlc-live')].map(e => [e.scrollWidth, e.clientWidth])"
+    )
     assert all(s <= c + 1 for s, c in widths), f"a live widget overflows a narrow page: {widths}"
     page.close()
     report(timings, "tiny book")
@@ -292,7 +337,9 @@ def test_live_widgets_on_a_tiny_book(tiny_live_book, browser):
 
 def test_live_widgets_on_the_chapter_pages(built_book, browser):
     html = built_book / "_build" / "html"
-    pages = sorted(p for p in (html / "chapters").glob("*.html") if "dlc-live" in p.read_text(encoding="utf-8"))
+    pages = sorted(
+        p for p in (html / "chapters").glob("*.html") if "dlc-live" in p.read_text(encoding="utf-8")
+    )
     if not pages:
         pytest.skip("no chapter page carries a live widget yet")
     for path in pages:

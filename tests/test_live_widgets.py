@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from dlcourse import landscapes as ls
-from dlcourse import live
-from dlcourse._widget_base import nice_bound
+from dlcourse.widgets import live
+from dlcourse.widgets.frame import nice_bound
 
 COMPUTE = live.STATIC / "live_compute.js"
 TOL = 1e-9
@@ -40,10 +40,17 @@ def node_calls(calls: list) -> list:
         if os.environ.get("DLCOURSE_REQUIRE_BROWSER") == "1":
             pytest.fail(message + " and DLCOURSE_REQUIRE_BROWSER=1")
         pytest.skip(message)
-    proc = subprocess.run([node, "--input-type=module", "-e", _RUNNER % json.dumps(COMPUTE.as_uri())],
-                          input=json.dumps(calls).replace("-Infinity", '"-Infinity"')
-                          .replace("Infinity", '"Infinity"').replace('-"Infinity"', '"-Infinity"')
-                          .replace("NaN", '"NaN"'), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [node, "--input-type=module", "-e", _RUNNER % json.dumps(COMPUTE.as_uri())],
+        input=json.dumps(calls)
+        .replace("-Infinity", '"-Infinity"')
+        .replace("Infinity", '"Infinity"')
+        .replace('-"Infinity"', '"-Infinity"')
+        .replace("NaN", '"NaN"'),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout, parse_constant=float)
 
@@ -62,25 +69,32 @@ def assert_same(js, py, what: str) -> None:
 
 
 # ---------------------------------------------------------------- the valley ---------------
-VALLEY_GRID = [(lr, beta, kappa, steps, start, nest)
-               for lr in (0.05, 1.0, 1.9, 3.7) for beta in (0.0, 0.5, 0.93)
-               for kappa in (1.0, 12.589254117941675, 50.0, 1000.0)
-               for steps, start, nest in ((60, (-1.2, 0.8), False), (300, (1.5, -1.0), True))]
+VALLEY_GRID = [
+    (lr, beta, kappa, steps, start, nest)
+    for lr in (0.05, 1.0, 1.9, 3.7)
+    for beta in (0.0, 0.5, 0.93)
+    for kappa in (1.0, 12.589254117941675, 50.0, 1000.0)
+    for steps, start, nest in ((60, (-1.2, 0.8), False), (300, (1.5, -1.0), True))
+]
 
 
 def test_valley_compute_equals_python():
     calls, expected = [], []
     for lr, beta, kappa, steps, start, nest in VALLEY_GRID:
-        calls += [("gradientDescentTrajectory", [start, lr, steps, kappa]),
-                  ("momentumTrajectory", [start, lr, beta, steps, kappa, nest]),
-                  ("iterationRate", [lr, beta, kappa, nest]),
-                  ("optimalMomentum", [kappa]),
-                  ("valleyLoss", [start[0], start[1], kappa])]
-        expected += [ls.gradient_descent_trajectory(start, lr, steps, kappa),
-                     ls.momentum_trajectory(start, lr, beta, steps, kappa, nest),
-                     ls.iteration_rate(lr, beta, kappa, nest),
-                     ls.optimal_momentum(kappa),
-                     ls.valley_loss(start[0], start[1], kappa)]
+        calls += [
+            ("gradientDescentTrajectory", [start, lr, steps, kappa]),
+            ("momentumTrajectory", [start, lr, beta, steps, kappa, nest]),
+            ("iterationRate", [lr, beta, kappa, nest]),
+            ("optimalMomentum", [kappa]),
+            ("valleyLoss", [start[0], start[1], kappa]),
+        ]
+        expected += [
+            ls.gradient_descent_trajectory(start, lr, steps, kappa),
+            ls.momentum_trajectory(start, lr, beta, steps, kappa, nest),
+            ls.iteration_rate(lr, beta, kappa, nest),
+            ls.optimal_momentum(kappa),
+            ls.valley_loss(start[0], start[1], kappa),
+        ]
     for kappa, levels in ((50.0, [0.5, 0.01, 1e-5]), (3.0, [2.0])):
         calls.append(("quadraticContours", [[0.0, 0.0], 1.0 / kappa, 0.0, 1.0, levels]))
         expected.append(ls.quadratic_contours((0.0, 0.0), 1.0 / kappa, 0.0, 1.0, levels))
@@ -103,12 +117,16 @@ def test_l1_l2_compute_equals_python():
     for ox, oy in ((2.0, 0.6), (-3.0, 3.0), (0.3, -0.2), (1.0, -2.5), (0.0, 2.9)):
         for rho in (-0.9, 0.0, 0.3, 0.85):
             for budget in (0.1, 1.0, 2.35, 3.0):
-                calls += [("l1BallSolution", [[ox, oy], rho, budget]),
-                          ("l2BallSolution", [[ox, oy], rho, budget]),
-                          ("quadratic2Loss", [0.4, -0.7, [ox, oy], rho])]
-                expected += [ls.l1_ball_solution((ox, oy), rho, budget),
-                             ls.l2_ball_solution((ox, oy), rho, budget),
-                             ls.quadratic2_loss(0.4, -0.7, (ox, oy), rho)]
+                calls += [
+                    ("l1BallSolution", [[ox, oy], rho, budget]),
+                    ("l2BallSolution", [[ox, oy], rho, budget]),
+                    ("quadratic2Loss", [0.4, -0.7, [ox, oy], rho]),
+                ]
+                expected += [
+                    ls.l1_ball_solution((ox, oy), rho, budget),
+                    ls.l2_ball_solution((ox, oy), rho, budget),
+                    ls.quadratic2_loss(0.4, -0.7, (ox, oy), rho),
+                ]
     got = node_calls(calls)
     for (fn, args), js, py in zip(calls, got, expected):
         assert_same(js, py, f"{fn}{tuple(args)}")
@@ -122,14 +140,16 @@ def test_lasso_and_ridge_at_lambda_equal_python():
     for lam in (1e-3, 0.01, 0.0631, 0.3, 1.0, 5.0):
         i = int(np.argmin(np.abs(np.log(lams) - np.log(lam))))
         w0 = data["lasso"][i]
-        calls += [("nearestIndex", [data["lams"], lam]),
-                  ("lassoAt", [data["gram"], data["corr"], data["eta"], lam, w0]),
-                  ("ridgeAt", [data["gram"], data["corr"], lam])]
+        calls += [
+            ("nearestIndex", [data["lams"], lam]),
+            ("lassoAt", [data["gram"], data["corr"], data["eta"], lam, w0]),
+            ("ridgeAt", [data["gram"], data["corr"], lam]),
+        ]
         expected += [i, ls.lasso_path(X, y, [lam], w0=w0)[0], ls.ridge_path(X, y, [lam])[0]]
     got = node_calls(calls)
     for (fn, args), js, py in zip(calls, got, expected):
         assert_same(js, py, f"{fn} at lambda {args[-2] if fn == 'lassoAt' else args[-1]}")
-        if fn == "lassoAt":       # exact zeros are where Python has them
+        if fn == "lassoAt":  # exact zeros are where Python has them
             assert np.array_equal(as_array(js) == 0.0, np.asarray(py) == 0.0), fn
     # The precomputed paths the page draws are landscapes.lasso_path / ridge_path themselves.
     np.testing.assert_array_equal(np.array(data["lasso"]), ls.lasso_path(X, y, lams))
@@ -140,7 +160,7 @@ def test_xorshift_and_offsets_equal_python_bit_for_bit():
     calls = [("xorshift32", [seed, 200]) for seed in (0, 1, 7, 123456789)]
     calls += [("saddleOffsets", [64, 0]), ("saddleOffsets", [8, 5])]
     got = node_calls(calls)
-    for (fn, args), js in zip(calls[:4], got[:4]):
+    for (_, args), js in zip(calls[:4], got[:4]):
         assert [int(v) for v in js] == ls.xorshift32(args[0], args[1]).tolist(), args
     assert as_array(got[4]).tolist() == ls.saddle_offsets(64, 0).ravel().tolist()
     assert as_array(got[5]).tolist() == ls.saddle_offsets(8, 5).ravel().tolist()
@@ -155,10 +175,12 @@ def test_saddle_compute_equals_python(batch_size):
         esc = ls.escape_steps(traj)
         edges = np.linspace(0.0, nice_bound(steps, 300), 26)
         hist = np.histogram(esc[np.isfinite(esc)], bins=edges)[0]
-        calls += [("saddleBatchMeans", [batch_size, steps, runs]),
-                  ("saddleDescent", [means.ravel().tolist(), steps, runs, steps, lr]),
-                  ("escapeSteps", [traj.ravel().tolist(), runs, steps]),
-                  ("escapeHistogram", [esc.tolist(), steps])]
+        calls += [
+            ("saddleBatchMeans", [batch_size, steps, runs]),
+            ("saddleDescent", [means.ravel().tolist(), steps, runs, steps, lr]),
+            ("escapeSteps", [traj.ravel().tolist(), runs, steps]),
+            ("escapeHistogram", [esc.tolist(), steps]),
+        ]
         expected += [means, traj, esc, np.append(hist, np.isinf(esc).sum())]
     got = node_calls(calls)
     for (fn, args), js, py in zip(calls, got, expected):
@@ -168,7 +190,7 @@ def test_saddle_compute_equals_python(batch_size):
 
 
 def test_histogram_binning_matches_numpy_on_edges():
-    edges = np.linspace(0.0, 20.0, 26)          # 0.8 apart: not exact in binary
+    edges = np.linspace(0.0, 20.0, 26)  # 0.8 apart: not exact in binary
     values = np.concatenate([np.arange(0.0, 21.0), edges, [-1.0, 20.5]])
     (js,) = node_calls([("histogram", [values.tolist(), edges.tolist()])])
     np.testing.assert_array_equal(as_array(js), np.histogram(values, bins=edges)[0])
@@ -176,10 +198,17 @@ def test_histogram_binning_matches_numpy_on_edges():
 
 # ---------------------------------------------------------------- the Python side ----------
 FACTORIES = {
-    live.live_momentum_valley: {"lr": 0.5, "beta": 0.9, "kappa": 200.0, "steps": 120,
-                                "start_x": 1.0, "start_y": -0.5, "nesterov": True},
+    live.live_momentum_valley: {
+        "lr": 0.5,
+        "beta": 0.9,
+        "kappa": 200.0,
+        "steps": 120,
+        "start_x": 1.0,
+        "start_y": -0.5,
+        "nesterov": True,
+    },
     live.live_l1_vs_l2: {"budget": 0.5, "opt_x": -1.0, "opt_y": 2.0, "rho": -0.5, "lam": 0.01},
-    live.live_batch_size_saddle: {"batch_size": 16, "lr": 0.2, "steps": 200, "runs": 5},
+    live.live_batch_size_saddle: {"lr": 0.2, "batch_size": 16, "steps": 200, "runs": 5},
 }
 
 
@@ -205,16 +234,19 @@ def test_ipywidgets_controls_drive_the_widget(factory):
     name, value = next(iter(FACTORIES[factory].items()))
     trait = w.traits()[name]
     kind = ipywidgets.FloatSlider if isinstance(value, float) else ipywidgets.IntSlider
-    slider = kind(value=getattr(w, name), min=trait.min if trait.min is not None else 1,
-                  max=trait.max if trait.max is not None else 64)
-    js = ipywidgets.jslink((slider, "value"), (w, name))          # the front-end link
+    slider = kind(
+        value=getattr(w, name),
+        min=trait.min if trait.min is not None else 1,
+        max=trait.max if trait.max is not None else 64,
+    )
+    js = ipywidgets.jslink((slider, "value"), (w, name))  # the front-end link
     state = js.get_state()
     assert state["source"][1] == "value" and state["target"][1] == name
     assert state["target"][0] == "IPY_MODEL_" + w.model_id
-    py = ipywidgets.link((slider, "value"), (w, name))            # the in-process twin
+    py = ipywidgets.link((slider, "value"), (w, name))  # the in-process twin
     slider.value = value
     assert getattr(w, name) == value
-    assert w.get_state()[name] == value                           # what syncs to the page
+    assert w.get_state()[name] == value  # what syncs to the page
     py.unlink()
     js.close()
 
@@ -224,7 +256,53 @@ def test_static_fallback_is_the_default_figure():
     bundle = fallback._repr_mimebundle_()
     png = base64.b64decode(bundle["image/png"])
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    assert bundle["text/html"].startswith("<noscript><img src=\"data:image/png;base64,")
+    assert bundle["text/html"].startswith('<noscript><img src="data:image/png;base64,')
     from dlcourse.widgets import l1_vs_l2
+
     assert png == l1_vs_l2().static_figure().data
     assert live.live_l1_vs_l2().static_figure(noscript=False).data == png
+
+
+# ---------------------------------------------------------------- one table of controls
+
+TABLES = {
+    live.live_momentum_valley: "valley",
+    live.live_l1_vs_l2: "l1l2",
+    live.live_batch_size_saddle: "saddle",
+}
+
+
+@pytest.mark.parametrize("factory", list(TABLES), ids=lambda f: f.__name__)
+def test_controls_come_from_the_python_table(factory):
+    """The live widget's traits and the table its page builds sliders from are the module's table,
+    and the matplotlib widget's sliders have the same ranges."""
+    import importlib
+
+    from dlcourse.widgets.controls import specs
+
+    module = importlib.import_module(f"dlcourse.widgets.{TABLES[factory]}")
+    w = factory()
+    assert w.controls == specs(module.CONTROLS)
+    static = getattr(module, factory.__name__.removeprefix("live_"))()
+    for c in module.CONTROLS:
+        assert getattr(w, c.name) == c.default == static.controls[c.name].value
+        trait = w.traits()[c.name]
+        if c.kind in ("float", "int"):
+            assert (trait.min, trait.max) == (c.low, c.high)
+            slider = static.controls[c.name]
+            if c.scale == "log":
+                assert (slider.base**slider.min, slider.base**slider.max) == pytest.approx((c.low, c.high))
+            else:
+                assert (slider.min, slider.max, slider.step) == (c.low, c.high, c.step)
+
+
+@pytest.mark.parametrize("view", ["live_valley.js", "live_l1l2.js", "live_saddle.js"])
+def test_the_javascript_views_hold_no_control_constants(view):
+    """Ranges, steps and labels of the controls exist only in Python: a view that wrote its own
+    slider table (``min:``/``max:``/``step:`` keys) or its own list of trait names would drift."""
+    import re
+
+    text = (live.STATIC / view).read_text(encoding="utf-8")
+    assert not re.search(r"\b(min|max|step)\s*:", text), f"{view} declares a slider range of its own"
+    assert "SPECS" not in text and "TRAITS" not in text
+    assert not re.search(r"_MAX\s*=\s*\d", text), f"{view} hard-codes a control's maximum"

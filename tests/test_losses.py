@@ -32,7 +32,10 @@ def _compare(ours, theirs, *inputs, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_mse_matches_torch(dtype):
     g = torch.Generator().manual_seed(0)
-    pred, target = torch.randn(2, 7, 3, generator=g, dtype=dtype), torch.randn(2, 7, 3, generator=g, dtype=dtype)
+    pred, target = (
+        torch.randn(2, 7, 3, generator=g, dtype=dtype),
+        torch.randn(2, 7, 3, generator=g, dtype=dtype),
+    )
     _compare(L.mse_loss, F.mse_loss, pred, target, dtype=dtype)
 
 
@@ -43,7 +46,7 @@ def test_binary_hinge_matches_definition(dtype, margin):
     s = torch.randn(50, generator=g, dtype=dtype) * 2
     y = torch.randint(0, 2, (50,), generator=g) * 2 - 1
     # independent reference: F.relu and a float label, summed by hand
-    ref = lambda s_: F.relu(margin - y.to(dtype) * s_).sum() / s_.numel()  # noqa: E731
+    ref = lambda s_: F.relu(margin - y.to(dtype) * s_).sum() / s_.numel()
     _compare(lambda s_: L.binary_hinge_loss(s_, y, margin), ref, s, dtype=dtype)
     # float labels are accepted too
     torch.testing.assert_close(L.binary_hinge_loss(s, y.to(dtype), margin), ref(s))
@@ -144,9 +147,9 @@ def test_bad_inputs():
             L.cross_entropy(z, t, label_smoothing=eps)
     with pytest.raises(TypeError, match="label_smoothing"):
         L.cross_entropy(z, t, label_smoothing="0.1")
-    with pytest.raises(ValueError, match="margin must be >= 0"):
+    with pytest.raises(ValueError, match=r"margin must be a real number in \[0, inf\)"):
         L.hinge_loss(z, t, margin=-1.0)
-    with pytest.raises(TypeError, match="margin"):
+    with pytest.raises(ValueError, match="margin"):
         L.binary_hinge_loss(torch.randn(3), torch.tensor([1, -1, 1]), margin=float("nan"))
     with pytest.raises(ValueError, match=r"\{-1, \+1\}"):
         L.binary_hinge_loss(torch.randn(3), torch.tensor([1, 0, 1]))
@@ -170,8 +173,12 @@ def test_losses_on_cuda_match_torch():
         z = torch.randn(64, 10, generator=g, device=dev, dtype=dtype) * 5
         t = torch.randint(0, 10, (64,), generator=g, device=dev)
         _compare(
-            lambda z_: L.cross_entropy(z_, t, 0.1), lambda z_: F.cross_entropy(z_, t, label_smoothing=0.1), z,
+            lambda z_, t=t: L.cross_entropy(z_, t, 0.1),
+            lambda z_, t=t: F.cross_entropy(z_, t, label_smoothing=0.1),
+            z,
             dtype=dtype,
         )
-        _compare(lambda z_: L.hinge_loss(z_, t), lambda z_: F.multi_margin_loss(z_, t), z, dtype=dtype)
+        _compare(
+            lambda z_, t=t: L.hinge_loss(z_, t), lambda z_, t=t: F.multi_margin_loss(z_, t), z, dtype=dtype
+        )
         assert L.cross_entropy(z, t).device.type == "cuda"

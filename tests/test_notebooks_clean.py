@@ -1,5 +1,7 @@
-"""Notebooks are stored without outputs or execution counts, and are valid nbformat 4."""
+"""How every notebook is stored: valid nbformat 4, no outputs, no execution counts, a python3
+kernel; and how every chapter is laid out (set-up cell, one title, exercises, results cell)."""
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -34,3 +36,27 @@ def test_stored_without_outputs(path):
 def test_python3_kernel(path):
     nb = nbformat.read(path, as_version=4)
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+
+
+CHAPTERS = [p for p in NOTEBOOKS if p.parent.name == "chapters"]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_layout(path):
+    """A hidden set-up cell that picks the device first, a hidden results cell last, one title,
+    at least five exercises each with a folded solution."""
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert "remove-cell" in code[0].metadata.get("tags", [])
+    assert "dlcourse.get_device()" in code[0].source
+    assert set(nb.cells[-1].metadata.get("tags", [])) == {"remove-cell", "results"}
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    titles = [line for line in markdown.splitlines() if re.match(r"^# \S", line)]
+    assert len(titles) == 1, titles
+    assert "## Exercises" in markdown
+    exercises = len(re.findall(r"`{3,}\{exercise\}|\{exercise-start\}", markdown))
+    solutions = len(re.findall(r"`{3,}\{solution\}|\{solution-start\}", markdown))
+    assert exercises >= 5
+    assert len(re.findall(r":label: ch\d-ex\d+", markdown)) == exercises
+    assert solutions == exercises
+    assert markdown.count(":class: dropdown") >= solutions

@@ -29,17 +29,33 @@ def _grid(**options):
 
 
 CONFIGS = (
-    [("SGD", c) for c in _grid(lr=[0.05], momentum=[0, 0.9], dampening=[0, 0.3],
-                               nesterov=[False, True], weight_decay=[0, 0.1])
-     if not (c["nesterov"] and (c["momentum"] == 0 or c["dampening"] != 0))]
-    + [("Adagrad", c) for c in _grid(lr=[0.1], lr_decay=[0, 0.05],
-                                     initial_accumulator_value=[0, 0.5], weight_decay=[0, 0.1])]
-    + [("RMSprop", c) for c in _grid(lr=[0.01], alpha=[0.99, 0.9], centered=[False, True],
-                                     momentum=[0, 0.5], weight_decay=[0, 0.1])]
+    [
+        ("SGD", c)
+        for c in _grid(
+            lr=[0.05], momentum=[0, 0.9], dampening=[0, 0.3], nesterov=[False, True], weight_decay=[0, 0.1]
+        )
+        if not (c["nesterov"] and (c["momentum"] == 0 or c["dampening"] != 0))
+    ]
+    + [
+        ("Adagrad", c)
+        for c in _grid(
+            lr=[0.1], lr_decay=[0, 0.05], initial_accumulator_value=[0, 0.5], weight_decay=[0, 0.1]
+        )
+    ]
+    + [
+        ("RMSprop", c)
+        for c in _grid(
+            lr=[0.01], alpha=[0.99, 0.9], centered=[False, True], momentum=[0, 0.5], weight_decay=[0, 0.1]
+        )
+    ]
     + [("Adadelta", c) for c in _grid(lr=[1.0, 0.5], rho=[0.9, 0.5], weight_decay=[0, 0.1])]
-    + [(n, c) for n in ("Adam", "AdamW") for c in _grid(
-        lr=[0.01], betas=[(0.9, 0.999), (0.5, 0.9)], amsgrad=[False, True],
-        weight_decay=[0, 0.1])]
+    + [
+        (n, c)
+        for n in ("Adam", "AdamW")
+        for c in _grid(
+            lr=[0.01], betas=[(0.9, 0.999), (0.5, 0.9)], amsgrad=[False, True], weight_decay=[0, 0.1]
+        )
+    ]
     + [(n, {"lr": 0.01, "maximize": True}) for n in NAMES]
 )
 
@@ -53,8 +69,10 @@ def make_params(dtype=torch.float64, device="cpu", seed=0):
 
 def make_data(dtype=torch.float64, device="cpu", seed=1):
     g = torch.Generator().manual_seed(seed)
-    return (torch.randn(16, 4, generator=g, dtype=dtype).to(device),
-            torch.randn(16, 3, generator=g, dtype=dtype).to(device))
+    return (
+        torch.randn(16, 4, generator=g, dtype=dtype).to(device),
+        torch.randn(16, 3, generator=g, dtype=dtype).to(device),
+    )
 
 
 def loss_of(params, data):
@@ -138,9 +156,14 @@ def test_parameter_groups(name):
     assert [g["lr"] for g in ours.param_groups] == [g["lr"] for g in theirs.param_groups]
 
 
-FULL_STATE = {"SGD": {"momentum": 0.9, "dampening": 0.1}, "Adagrad": {"lr_decay": 0.01},
-              "RMSprop": {"centered": True, "momentum": 0.5}, "Adadelta": {},
-              "Adam": {"amsgrad": True}, "AdamW": {"amsgrad": True}}
+FULL_STATE = {
+    "SGD": {"momentum": 0.9, "dampening": 0.1},
+    "Adagrad": {"lr_decay": 0.01},
+    "RMSprop": {"centered": True, "momentum": 0.5},
+    "Adadelta": {},
+    "Adam": {"amsgrad": True},
+    "AdamW": {"amsgrad": True},
+}
 
 
 @pytest.mark.parametrize("target", ["dlcourse", "torch"])
@@ -186,8 +209,7 @@ def test_lr_scheduler(name, sched):
         return torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 1.0 / (1 + t))
 
     data = make_data(torch.float32)
-    (ours, p_ours), (theirs, p_theirs) = twins(name, list, torch.float32, lr=0.05,
-                                               **FULL_STATE[name])
+    (ours, p_ours), (theirs, p_theirs) = twins(name, list, torch.float32, lr=0.05, **FULL_STATE[name])
     run(ours, p_ours, data, scheduler=make(ours))
     run(theirs, p_theirs, data, scheduler=make(theirs))
     assert ours.param_groups[0]["lr"] == pytest.approx(theirs.param_groups[0]["lr"])
@@ -201,11 +223,13 @@ def test_closure_returns_loss(name):
     pair = twins(name, list, lr=0.01)
     results = []
     for opt, params in pair:
-        def closure():
+
+        def closure(opt=opt, params=params):
             opt.zero_grad()
             loss = loss_of(params, data)
             loss.backward()
             return loss
+
         results.append([opt.step(closure).item() for _ in range(5)])
     assert results[0] == pytest.approx(results[1], rel=1e-12)
     assert dl.SGD(make_params()).step() is None
@@ -224,26 +248,40 @@ def test_signature_defaults_match_torch(name):
     assert ".. math::" in cls.__doc__ and ".. note::" in cls.__doc__
 
 
-BAD = [
-    (n, {"lr": -0.1}, "lr") for n in NAMES
-] + [
-    ("SGD", {"momentum": -0.5}, "momentum"), ("SGD", {"weight_decay": -1}, "weight_decay"),
-    ("SGD", {"nesterov": True}, "nesterov"),
-    ("SGD", {"nesterov": True, "momentum": 0.9, "dampening": 0.1}, "dampening"),
-    ("Adagrad", {"lr_decay": -1}, "lr_decay"), ("Adagrad", {"eps": -1e-3}, "eps"),
-    ("Adagrad", {"initial_accumulator_value": -1}, "initial_accumulator_value"),
-    ("Adagrad", {"weight_decay": -1}, "weight_decay"),
-    ("RMSprop", {"alpha": -0.1}, "alpha"), ("RMSprop", {"eps": -1.0}, "eps"),
-    ("RMSprop", {"momentum": -0.1}, "momentum"), ("RMSprop", {"weight_decay": -1}, "weight_decay"),
-    ("Adadelta", {"rho": -0.1}, "rho"), ("Adadelta", {"rho": 1.5}, "rho"),
-    ("Adadelta", {"eps": -1.0}, "eps"), ("Adadelta", {"weight_decay": -1}, "weight_decay"),
-    ("Adam", {"lr": float("nan")}, "lr"),
-] + [
-    (n, kw, arg) for n in ("Adam", "AdamW") for kw, arg in [
-        ({"betas": (1.0, 0.999)}, "betas[0]"), ({"betas": (-0.1, 0.999)}, "betas[0]"),
-        ({"betas": (0.9, 1.0)}, "betas[1]"), ({"betas": (0.9, -0.5)}, "betas[1]"),
-        ({"eps": -1e-8}, "eps"), ({"weight_decay": -0.1}, "weight_decay")]
-]
+BAD = (
+    [(n, {"lr": -0.1}, "lr") for n in NAMES]
+    + [
+        ("SGD", {"momentum": -0.5}, "momentum"),
+        ("SGD", {"weight_decay": -1}, "weight_decay"),
+        ("SGD", {"nesterov": True}, "nesterov"),
+        ("SGD", {"nesterov": True, "momentum": 0.9, "dampening": 0.1}, "dampening"),
+        ("Adagrad", {"lr_decay": -1}, "lr_decay"),
+        ("Adagrad", {"eps": -1e-3}, "eps"),
+        ("Adagrad", {"initial_accumulator_value": -1}, "initial_accumulator_value"),
+        ("Adagrad", {"weight_decay": -1}, "weight_decay"),
+        ("RMSprop", {"alpha": -0.1}, "alpha"),
+        ("RMSprop", {"eps": -1.0}, "eps"),
+        ("RMSprop", {"momentum": -0.1}, "momentum"),
+        ("RMSprop", {"weight_decay": -1}, "weight_decay"),
+        ("Adadelta", {"rho": -0.1}, "rho"),
+        ("Adadelta", {"rho": 1.5}, "rho"),
+        ("Adadelta", {"eps": -1.0}, "eps"),
+        ("Adadelta", {"weight_decay": -1}, "weight_decay"),
+        ("Adam", {"lr": float("nan")}, "lr"),
+    ]
+    + [
+        (n, kw, arg)
+        for n in ("Adam", "AdamW")
+        for kw, arg in [
+            ({"betas": (1.0, 0.999)}, "betas[0]"),
+            ({"betas": (-0.1, 0.999)}, "betas[0]"),
+            ({"betas": (0.9, 1.0)}, "betas[1]"),
+            ({"betas": (0.9, -0.5)}, "betas[1]"),
+            ({"eps": -1e-8}, "eps"),
+            ({"weight_decay": -0.1}, "weight_decay"),
+        ]
+    ]
+)
 
 
 @pytest.mark.parametrize("name,kwargs,arg", BAD, ids=[f"{n}-{k}" for n, k, _ in BAD])
@@ -254,8 +292,9 @@ def test_bad_arguments(name, kwargs, arg):
         getattr(dl, name)(make_params(), **kwargs)
     values = [v for v in kwargs.values() if not isinstance(v, bool)]
     if values:  # the message shows the offending value
-        bad = values[-1] if not isinstance(values[-1], tuple) else [
-            b for b in values[-1] if not 0 <= b < 1][0]
+        bad = (
+            values[-1] if not isinstance(values[-1], tuple) else [b for b in values[-1] if not 0 <= b < 1][0]
+        )
         assert str(bad) in str(err.value)
 
 
@@ -263,8 +302,9 @@ def test_adagrad_initial_accumulator_per_group():
     """Unlike torch.optim.Adagrad (which uses the constructor's value for every group), a
     group's own initial_accumulator_value is honoured."""
     params = make_params()
-    opt = dl.Adagrad([{"params": params[:2]},
-                      {"params": params[2:], "initial_accumulator_value": 2.0}], lr=0.1)
+    opt = dl.Adagrad(
+        [{"params": params[:2]}, {"params": params[2:], "initial_accumulator_value": 2.0}], lr=0.1
+    )
     loss_of(params, make_data()).backward()
     grads = [p.grad.clone() for p in params]
     opt.step()
@@ -272,10 +312,17 @@ def test_adagrad_initial_accumulator_per_group():
         torch.testing.assert_close(opt.state[p]["sum"], s0 + g**2)
 
 
-@pytest.mark.parametrize("name,kwargs", [
-    ("SGD", {"lr": 0.0}), ("Adadelta", {"rho": 1.0}), ("Adadelta", {"rho": 0.0}),
-    ("RMSprop", {"alpha": 0.0}), ("Adam", {"betas": (0.0, 0.0)}), ("Adagrad", {"eps": 0.0}),
-])
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("SGD", {"lr": 0.0}),
+        ("Adadelta", {"rho": 1.0}),
+        ("Adadelta", {"rho": 0.0}),
+        ("RMSprop", {"alpha": 0.0}),
+        ("Adam", {"betas": (0.0, 0.0)}),
+        ("Adagrad", {"eps": 0.0}),
+    ],
+)
 def test_edge_arguments_accepted_like_torch(name, kwargs):
     getattr(torch.optim, name)(make_params(), **kwargs)
     getattr(dl, name)(make_params(), **kwargs)
@@ -340,12 +387,12 @@ def test_trajectory_every_name_decreases_a_convex_quadratic(name):
 
 def test_trajectory_accepts_an_optimizer_class():
     ours = dl.trajectory(quadratic, [2.0, 1.5], "adam", steps=50, lr=0.1)
-    theirs = dl.trajectory(quadratic, [2.0, 1.5], torch.optim.Adam, steps=50, lr=0.1,
-                           foreach=False)
+    theirs = dl.trajectory(quadratic, [2.0, 1.5], torch.optim.Adam, steps=50, lr=0.1, foreach=False)
     np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
     nesterov = dl.trajectory(quadratic, [2.0, 1.5], "nesterov", steps=20, lr=0.05)
-    np.testing.assert_allclose(nesterov, dl.trajectory(
-        quadratic, [2.0, 1.5], dl.SGD, steps=20, lr=0.05, momentum=0.9, nesterov=True))
+    np.testing.assert_allclose(
+        nesterov, dl.trajectory(quadratic, [2.0, 1.5], dl.SGD, steps=20, lr=0.05, momentum=0.9, nesterov=True)
+    )
 
 
 def test_trajectory_zero_steps_and_divergence():
@@ -354,21 +401,24 @@ def test_trajectory_zero_steps_and_divergence():
     assert path.shape == (21, 2) and not np.isfinite(path[-1]).all()
 
 
-@pytest.mark.parametrize("kwargs,error,match", [
-    ({"optimizer": "lbfgs"}, ValueError, "unknown optimizer"),
-    ({"optimizer": int}, TypeError, "Optimizer subclass"),
-    ({"optimizer": 3}, TypeError, "optimizer"),
-    ({"start": [1.0, 2.0, 3.0]}, ValueError, r"shape \(2,\)"),
-    ({"start": [[1.0, 2.0]]}, ValueError, "start"),
-    ({"start": [float("nan"), 0.0]}, ValueError, "finite"),
-    ({"start": ["a", "b"]}, TypeError, "start"),
-    ({"steps": -1}, ValueError, "steps must be >= 0"),
-    ({"steps": 2.5}, TypeError, "steps must be an int"),
-    ({"f": lambda p: p * 2}, ValueError, "scalar"),
-    ({"f": lambda p: p.detach().sum().item()}, ValueError, "scalar"),
-    ({"f": lambda p: torch.tensor(1.0)}, ValueError, "autograd"),
-    ({"lr": -1.0}, ValueError, "lr"),
-])
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        ({"optimizer": "lbfgs"}, ValueError, "unknown optimizer"),
+        ({"optimizer": int}, TypeError, "Optimizer subclass"),
+        ({"optimizer": 3}, TypeError, "optimizer"),
+        ({"start": [1.0, 2.0, 3.0]}, ValueError, r"shape \(2,\)"),
+        ({"start": [[1.0, 2.0]]}, ValueError, "start"),
+        ({"start": [float("nan"), 0.0]}, ValueError, "finite"),
+        ({"start": ["a", "b"]}, TypeError, "start"),
+        ({"steps": -1}, ValueError, "steps must be >= 0"),
+        ({"steps": 2.5}, TypeError, "steps must be an int"),
+        ({"f": lambda p: p * 2}, ValueError, "scalar"),
+        ({"f": lambda p: p.detach().sum().item()}, ValueError, "scalar"),
+        ({"f": lambda p: torch.tensor(1.0)}, ValueError, "autograd"),
+        ({"lr": -1.0}, ValueError, "lr"),
+    ],
+)
 def test_trajectory_errors(kwargs, error, match):
     args = {"f": quadratic, "start": [1.0, 1.0], "optimizer": "sgd", "steps": 3, **kwargs}
     with pytest.raises(error, match=match):
@@ -377,16 +427,70 @@ def test_trajectory_errors(kwargs, error, match):
 
 # ---------------------------------------------------------------- CUDA
 
+
 @pytest.mark.gpu
 @pytest.mark.parametrize("name", NAMES)
 def test_matches_torch_on_cuda(name):
     device = torch.device("cuda")
     data = make_data(torch.float32, device)
-    (ours, p_ours), (theirs, p_theirs) = twins(name, list, torch.float32, device,
-                                               lr=0.01, **FULL_STATE[name])
+    (ours, p_ours), (theirs, p_theirs) = twins(name, list, torch.float32, device, lr=0.01, **FULL_STATE[name])
     run(ours, p_ours, data)
     run(theirs, p_theirs, data)
     assert all(p.device.type == "cuda" for p in p_ours)
-    assert all(v.device.type == "cuda" for s in ours.state.values()
-               for k, v in s.items() if k != "step")
+    assert all(v.device.type == "cuda" for s in ours.state.values() for k, v in s.items() if k != "step")
     assert_same(p_ours, p_theirs, torch.float32)
+
+
+# ---------------------------------------------------------------- drop-in behaviours of torch.optim
+
+
+def _run_both(name, kwargs, steps=3):
+    torch.manual_seed(0)
+    p1 = torch.randn(5, requires_grad=True)
+    p2 = p1.detach().clone().requires_grad_()
+    ours, theirs = (
+        getattr(dl, name)([p1], **kwargs),
+        getattr(torch.optim, name)([p2], **copy.deepcopy(kwargs)),
+    )
+    for _ in range(steps):
+        for p, opt in ((p1, ours), (p2, theirs)):
+            opt.zero_grad()
+            (p**3).sum().backward()
+            opt.step()
+    return p1, p2, ours, theirs
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1)])
+def test_one_element_tensor_lr_steps_like_torch(name, shape):
+    p1, p2, _, _ = _run_both(name, {"lr": torch.full(shape, 0.05)})
+    torch.testing.assert_close(p1, p2, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_tensor_lr_of_two_elements_is_a_clear_error(name):
+    p = torch.zeros(2, requires_grad=True)
+    with pytest.raises(ValueError, match=r"lr must be a number or a one-element tensor.*\(2,\)"):
+        getattr(dl, name)([p], lr=torch.tensor([0.1, 0.2]))
+    with pytest.raises(ValueError):  # torch refuses it too (its message differs)
+        getattr(torch.optim, name)([p], lr=torch.tensor([0.1, 0.2]))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_loads_a_state_saved_before_newer_options_existed(name):
+    """Param groups without keys added later (``maximize``, ...) get the defaults, as in torch."""
+    _, _, ours, theirs = _run_both(name, {"lr": 0.01})
+    for opt in (ours, theirs):
+        saved = opt.state_dict()
+        for group in saved["param_groups"]:
+            group.pop("maximize")
+        opt.load_state_dict(saved)
+        assert opt.param_groups[0]["maximize"] is False
+        opt.step()  # must not raise KeyError
+
+
+def test_sgd_without_momentum_keeps_no_state_like_torch():
+    _, _, ours, theirs = _run_both("SGD", {"lr": 0.01})
+    assert len(theirs.state) == 0 and len(ours.state) == 0
+    _, _, ours, theirs = _run_both("SGD", {"lr": 0.01, "momentum": 0.9})
+    assert len(ours.state) == len(theirs.state) == 1

@@ -18,20 +18,21 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from jupyter_core.utils import run_sync
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from traitlets.config import Config
 
-from dlcourse import sandbox
-from dlcourse.sandbox import Limits
+from dlcourse.grading import sandbox
+from dlcourse.grading.sandbox import Limits
 
 ATTACKS = Path(__file__).parent / "attacks"
 SUPPORT = sandbox.probe()
 REQUIRE = os.environ.get("DLCOURSE_REQUIRE_SANDBOX") == "1"
-needs_sandbox = pytest.mark.skipif(not SUPPORT.isolated and not REQUIRE,
-                                   reason=f"no isolation here: {SUPPORT.reason}")
+needs_sandbox = pytest.mark.skipif(
+    not SUPPORT.isolated and not REQUIRE, reason=f"no isolation here: {SUPPORT.reason}"
+)
 LIMITS = Limits(memory="2G", cpu_seconds=120, nproc=64, fsize="64M", disk="256M")
 
 
@@ -52,11 +53,19 @@ def run_cells(sources, workdir, setup=None, timeout=10):
     else:
         cfg = Config(setup.config)
         dirs = [str(Path(setup.env["JUPYTER_PATH"].split(os.pathsep)[0]) / "kernels")]
-        km = AsyncKernelManager(kernel_name=setup.kernel_name, config=cfg,
-                                kernel_spec_manager=KernelSpecManager(kernel_dirs=dirs))
+        km = AsyncKernelManager(
+            kernel_name=setup.kernel_name, config=cfg, kernel_spec_manager=KernelSpecManager(kernel_dirs=dirs)
+        )
     try:
-        NotebookClient(nb, km=km, timeout=timeout, allow_errors=True, interrupt_on_timeout=True,
-                       config=cfg, resources={"metadata": {"path": str(workdir)}}).execute()
+        NotebookClient(
+            nb,
+            km=km,
+            timeout=timeout,
+            allow_errors=True,
+            interrupt_on_timeout=True,
+            config=cfg,
+            resources={"metadata": {"path": str(workdir)}},
+        ).execute()
     finally:  # nbclient leaves a kernel it did not create running
         if km.has_kernel:
             run_sync(km.shutdown_kernel)()
@@ -102,8 +111,13 @@ def course(tmp_path_factory):
             conn.close()
 
     threading.Thread(target=serve, daemon=True).start()
-    yield {"root": root, "secret": secret, "gradebook": gradebook, "work": work,
-           "port": server.getsockname()[1]}
+    yield {
+        "root": root,
+        "secret": secret,
+        "gradebook": gradebook,
+        "work": work,
+        "port": server.getsockname()[1],
+    }
     server.close()
 
 
@@ -116,15 +130,34 @@ def sandboxed(course, tmp_path_factory):
         pytest.skip(f"no isolation here: {SUPPORT.reason}")
     run = tmp_path_factory.mktemp("run")
     setup = sandbox.grading_config(run, LIMITS, hide=[str(course["root"])], support=SUPPORT)
-    values = dict(SECRET=course["secret"], GRADEBOOK=course["gradebook"], PORT=course["port"],
-                  WORKDIR=course["work"], MARKER_DIR=run / "ipc")
-    names = ["grader_env", "read_source", "read_notebook", "write_outside", "network",
-             "memory_bomb", "fork_bomb", "big_file", "infinite_loop", "setsid_child"]
+    values = dict(
+        SECRET=course["secret"],
+        GRADEBOOK=course["gradebook"],
+        PORT=course["port"],
+        WORKDIR=course["work"],
+        MARKER_DIR=run / "ipc",
+    )
+    names = [
+        "grader_env",
+        "read_source",
+        "read_notebook",
+        "write_outside",
+        "network",
+        "memory_bomb",
+        "fork_bomb",
+        "big_file",
+        "infinite_loop",
+        "setsid_child",
+    ]
     os.environ["NBGRADER_EXECUTION"] = "autograde"  # as nbgrader sets it for its kernels
     try:
         start = time.perf_counter()
-        nb = run_cells([attack(n, **values) for n in names] + ["print('RESULT still alive')"],
-                       course["work"], setup, timeout=3)
+        nb = run_cells(
+            [attack(n, **values) for n in names] + ["print('RESULT still alive')"],
+            course["work"],
+            setup,
+            timeout=3,
+        )
         seconds = time.perf_counter() - start
     finally:
         del os.environ["NBGRADER_EXECUTION"]
@@ -198,15 +231,18 @@ def test_isolation_off_still_applies_limits(course, tmp_path):
     """Without isolation the rlimits still hold (the fallback where bwrap is unavailable)."""
     setup = sandbox.grading_config(tmp_path, LIMITS, isolation="off", support=SUPPORT)
     assert setup.notice.startswith("sandbox: isolation OFF")
-    nb = run_cells([attack("big_file"), "import resource; print('RESULT', "
-                    "resource.getrlimit(resource.RLIMIT_AS)[0])"], tmp_path, setup)
+    nb = run_cells(
+        [attack("big_file"), "import resource; print('RESULT', resource.getrlimit(resource.RLIMIT_AS)[0])"],
+        tmp_path,
+        setup,
+    )
     big, mem = results(nb)
     assert big.split()[1:3] == ["bounded", str(errno.EFBIG)]
     assert int(mem.split()[1]) == LIMITS.memory
 
 
 def test_probe_without_bwrap_says_so(monkeypatch):
-    import dlcourse._sandbox_limits as limits_module
+    import dlcourse.grading.sandbox.limits as limits_module
 
     monkeypatch.setattr(limits_module.shutil, "which", lambda name: None)
     support = sandbox.probe()
@@ -217,18 +253,22 @@ def test_probe_without_bwrap_says_so(monkeypatch):
 
 def test_kernelspec_and_config(tmp_path):
     setup = sandbox.grading_config(tmp_path, LIMITS, support=SUPPORT)
-    spec = json.loads((tmp_path / "jupyter" / "kernels" / setup.kernel_name / "kernel.json")
-                      .read_text())
+    spec = json.loads((tmp_path / "jupyter" / "kernels" / setup.kernel_name / "kernel.json").read_text())
     assert "{connection_file}" in spec["argv"] and "--memory=2147483648" in spec["argv"]
     assert setup.config["KernelManager"]["transport"] == "ipc"
     assert os.path.isabs(setup.config["KernelManager"]["ip"])
     assert f"--Execute.kernel_name={setup.kernel_name}" in setup.args
 
 
-@pytest.mark.parametrize("bad, error", [({"memory": "lots"}, ValueError),
-                                        ({"nproc": 0}, ValueError),
-                                        ({"cpu_seconds": 1.5}, TypeError),
-                                        ({"fsize": -1}, ValueError)])
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        ({"memory": "lots"}, ValueError),
+        ({"nproc": 0}, ValueError),
+        ({"cpu_seconds": 1.5}, TypeError),
+        ({"fsize": -1}, ValueError),
+    ],
+)
 def test_limits_reject_bad_values(bad, error):
     with pytest.raises(error, match=next(iter(bad))):
         Limits(**bad)

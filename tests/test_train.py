@@ -55,8 +55,9 @@ def toy(n=100, d=5, classes=3, seed=0):
 def test_fit_digits_reaches_accuracy(digits):
     model = small_net()
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    hist = fit(model, digits.train, opt, F.cross_entropy, epochs=5, val_data=digits.val,
-               device=CPU, progress=False)
+    hist = fit(
+        model, digits.train, opt, F.cross_entropy, epochs=5, val_data=digits.val, device=CPU, progress=False
+    )
     assert isinstance(hist, History)
     assert hist.val_acc[-1] >= 0.90, hist.val_acc
     assert evaluate(model, digits.test, F.cross_entropy)[1] >= 0.90
@@ -74,8 +75,17 @@ def test_fit_is_a_plain_minibatch_loop():
     model = nn.Linear(5, 3)
     twin = nn.Linear(5, 3)
     twin.load_state_dict(model.state_dict())
-    fit(model, (X, y), torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
-        F.cross_entropy, epochs=3, batch_size=16, seed=7, device=CPU, progress=False)
+    fit(
+        model,
+        (X, y),
+        torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+        F.cross_entropy,
+        epochs=3,
+        batch_size=16,
+        seed=7,
+        device=CPU,
+        progress=False,
+    )
     opt = torch.optim.SGD(twin.parameters(), lr=0.1, momentum=0.9)
     gen = torch.Generator().manual_seed(7)
     for _ in range(3):
@@ -96,9 +106,18 @@ def test_fit_history_matches_evaluate_and_is_deterministic():
     for seed in (0, 0, 1):
         torch.manual_seed(0)
         model = nn.Sequential(nn.Linear(5, 16), nn.Tanh(), nn.Linear(16, 3))
-        hist = fit(model, TensorDataset(X, y), torch.optim.SGD(model.parameters(), lr=0.2),
-                   F.cross_entropy, epochs=3, batch_size=10, val_data=(Xv, yv), seed=seed,
-                   device=CPU, progress=False)
+        hist = fit(
+            model,
+            TensorDataset(X, y),
+            torch.optim.SGD(model.parameters(), lr=0.2),
+            F.cross_entropy,
+            epochs=3,
+            batch_size=10,
+            val_data=(Xv, yv),
+            seed=seed,
+            device=CPU,
+            progress=False,
+        )
         runs.append(hist)
         loss, acc = F.cross_entropy(model(Xv), yv).item(), (model(Xv).argmax(1) == yv).float()
         assert hist.val_loss[-1] == pytest.approx(loss, rel=1e-5)
@@ -114,9 +133,17 @@ def test_fit_regression_has_nan_accuracy_and_no_val_lists():
     y = X @ torch.tensor([1.0, -2.0, 0.5]) + 0.01 * torch.randn(64, generator=g)
     torch.manual_seed(0)
     model = nn.Linear(3, 1)
-    loss_fn = lambda out, target: F.mse_loss(out.squeeze(-1), target)  # noqa: E731
-    hist = fit(model, (X, y), torch.optim.SGD(model.parameters(), lr=0.1), loss_fn, epochs=20,
-               batch_size=16, device=CPU, progress=False)
+    loss_fn = lambda out, target: F.mse_loss(out.squeeze(-1), target)
+    hist = fit(
+        model,
+        (X, y),
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        loss_fn,
+        epochs=20,
+        batch_size=16,
+        device=CPU,
+        progress=False,
+    )
     assert all(math.isnan(a) for a in hist.train_acc) and len(hist.train_acc) == 20
     assert hist.val_loss == [] and hist.val_acc == []
     assert hist.train_loss[-1] < 1e-2 * hist.train_loss[0]
@@ -127,8 +154,17 @@ def test_fit_steps_the_scheduler_once_per_optimizer_step():
     model = nn.Linear(5, 3)
     opt = torch.optim.SGD(model.parameters(), lr=1.0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 1 / (t + 1))
-    hist = fit(model, (X, y), opt, F.cross_entropy, epochs=2, batch_size=10, scheduler=sched,
-               device=CPU, progress=False)
+    hist = fit(
+        model,
+        (X, y),
+        opt,
+        F.cross_entropy,
+        epochs=2,
+        batch_size=10,
+        scheduler=sched,
+        device=CPU,
+        progress=False,
+    )
     # 10 steps per epoch: the last step of epoch 1 is step 9, of epoch 2 step 19
     assert hist.lr == pytest.approx([1 / 10, 1 / 20])
     assert opt.param_groups[0]["lr"] == pytest.approx(1 / 21)
@@ -137,20 +173,43 @@ def test_fit_steps_the_scheduler_once_per_optimizer_step():
 def test_fit_progress_bar(capsys):
     X, y = toy()
     model = nn.Linear(5, 3)
-    fit(model, (X, y), torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy, epochs=2,
-        device=CPU, progress=False)
+    fit(
+        model,
+        (X, y),
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        F.cross_entropy,
+        epochs=2,
+        device=CPU,
+        progress=False,
+    )
     out = capsys.readouterr()
     assert out.out == "" and out.err == ""
-    fit(model, (X, y), torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy, epochs=2,
-        device=CPU, progress=True)
+    fit(
+        model,
+        (X, y),
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        F.cross_entropy,
+        epochs=2,
+        device=CPU,
+        progress=True,
+    )
     assert "epochs" in capsys.readouterr().err
 
 
 def test_fit_metrics_without_accuracy():
     X, y = toy()
     model = nn.Linear(5, 3)
-    hist = fit(model, (X, y), torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
-               epochs=1, val_data=(X, y), device=CPU, progress=False, metrics=("loss",))
+    hist = fit(
+        model,
+        (X, y),
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        F.cross_entropy,
+        epochs=1,
+        val_data=(X, y),
+        device=CPU,
+        progress=False,
+        metrics=("loss",),
+    )
     assert math.isnan(hist.train_acc[0]) and math.isnan(hist.val_acc[0])
 
 
@@ -166,8 +225,9 @@ def test_evaluate_and_accuracy():
         logits = model(X)
     assert loss == pytest.approx(F.cross_entropy(logits, y).item(), rel=1e-5)
     assert acc == pytest.approx((logits.argmax(1) == y).double().mean().item())
-    assert accuracy(torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0]]), torch.tensor([0, 1, 1])) \
-        == pytest.approx(2 / 3)
+    assert accuracy(
+        torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0]]), torch.tensor([0, 1, 1])
+    ) == pytest.approx(2 / 3)
     assert accuracy(torch.tensor([0.3, -1.0, 2.0, -0.1]), torch.tensor([1, 0, 0, 0])) == 0.75
     assert accuracy(torch.tensor([[0.3], [-1.0]]), torch.tensor([1, 1])) == 0.5
 
@@ -175,8 +235,8 @@ def test_evaluate_and_accuracy():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"epochs": 0}, ValueError, "epochs must be >= 1, got 0"),
-        ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),
+        ({"epochs": 0}, ValueError, r"epochs must be an integer in \[1, inf\), got 0"),
+        ({"batch_size": 0}, ValueError, r"batch_size must be an integer in \[1, inf\)"),
         ({"epochs": 2.0}, TypeError, "epochs must be an int"),
         ({"metrics": ("loss", "f1")}, ValueError, "metrics must be a subset"),
         ({"train_data": torch.zeros(4, 5)}, TypeError, r"train_data must be an \(X, y\)"),
@@ -189,8 +249,15 @@ def test_evaluate_and_accuracy():
 def test_fit_bad_arguments(kwargs, error, match):
     X, y = toy()
     model = nn.Linear(5, 3)
-    args = dict(model=model, train_data=(X, y), optimizer=torch.optim.SGD(model.parameters()),
-                loss_fn=F.cross_entropy, epochs=1, device=CPU, progress=False)
+    args = dict(
+        model=model,
+        train_data=(X, y),
+        optimizer=torch.optim.SGD(model.parameters()),
+        loss_fn=F.cross_entropy,
+        epochs=1,
+        device=CPU,
+        progress=False,
+    )
     args.update(kwargs)
     with pytest.raises(error, match=match):
         fit(**args)
@@ -205,8 +272,9 @@ def test_lr_range_test_restores_state_and_grows_lr(digits):
     model.eval()
     params = [p.detach().clone() for p in model.parameters()]
     buffers = [opt.state[p]["momentum_buffer"].clone() for p in model.parameters()]
-    lrs, losses = lr_range_test(model, digits.train, opt, F.cross_entropy, start_lr=1e-4,
-                                end_lr=1e-1, steps=50)
+    lrs, losses = lr_range_test(
+        model, digits.train, opt, F.cross_entropy, start_lr=1e-4, end_lr=1e-1, steps=50
+    )
     assert len(lrs) == len(losses) == 50
     assert lrs[0] == pytest.approx(1e-4) and lrs[-1] == pytest.approx(1e-1)
     np.testing.assert_allclose(np.diff(np.log(lrs)), np.log(1e3) / 49, rtol=1e-9)
@@ -221,8 +289,9 @@ def test_lr_range_test_restores_state_and_grows_lr(digits):
 def test_lr_range_test_stops_when_the_loss_diverges(digits):
     model = small_net()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    lrs, losses = lr_range_test(model, digits.train, opt, F.cross_entropy, start_lr=1e-3,
-                                end_lr=1e4, steps=200)
+    lrs, losses = lr_range_test(
+        model, digits.train, opt, F.cross_entropy, start_lr=1e-3, end_lr=1e4, steps=200
+    )
     assert 20 < len(lrs) < 200
     assert lrs[-1] > 1.0  # only a large learning rate diverges
     best = suggest_lr(lrs, losses)
@@ -242,9 +311,9 @@ def test_lr_range_test_bad_arguments(digits):
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(ValueError, match="end_lr must be > start_lr"):
         lr_range_test(model, digits.train, opt, F.cross_entropy, start_lr=1.0, end_lr=0.1)
-    with pytest.raises(ValueError, match="start_lr must be a finite number > 0, got 0"):
+    with pytest.raises(ValueError, match=r"start_lr must be a real number in \(0, inf\), got 0"):
         lr_range_test(model, digits.train, opt, F.cross_entropy, start_lr=0)
-    with pytest.raises(ValueError, match="steps must be >= 2"):
+    with pytest.raises(ValueError, match=r"steps must be an integer in \[2, inf\)"):
         lr_range_test(model, digits.train, opt, F.cross_entropy, steps=1)
 
 
@@ -267,8 +336,9 @@ def expected_factor(t, W, T, decay, m):
 def test_warmup_schedule_values(decay, min_factor):
     W, T, base = 10, 50, 0.4
     w = torch.zeros(3, requires_grad=True)
-    opt = torch.optim.Adam([{"params": [w]}, {"params": [torch.zeros(1, requires_grad=True)],
-                                              "lr": 2 * base}], lr=base)
+    opt = torch.optim.Adam(
+        [{"params": [w]}, {"params": [torch.zeros(1, requires_grad=True)], "lr": 2 * base}], lr=base
+    )
     sched = warmup_schedule(opt, W, T, decay=decay, min_factor=min_factor)
     seen = []
     for _ in range(T + 5):
@@ -304,8 +374,8 @@ def test_warmup_schedule_state_dict_and_no_warmup():
     "args, match",
     [
         ((5, 3), "warmup_steps must be <= total_steps"),
-        ((-1, 3), "warmup_steps must be >= 0"),
-        ((0, 0), "total_steps must be >= 1"),
+        ((-1, 3), r"warmup_steps must be an integer in \[0, inf\)"),
+        ((0, 0), r"total_steps must be an integer in \[1, inf\)"),
         ((1, 3, "exp"), "decay must be one of"),
         ((1, 3, "cosine", 1.5), r"min_factor must be a number in \[0, 1\]"),
     ],
@@ -347,8 +417,16 @@ def test_ensemble_modes_restored_and_at_least_worst_member(digits):
     models = []
     for seed in range(3):
         model = small_net(seed, hidden=16)
-        fit(model, digits.train, torch.optim.SGD(model.parameters(), lr=0.2, momentum=0.9),
-            F.cross_entropy, epochs=2, seed=seed, device=CPU, progress=False)
+        fit(
+            model,
+            digits.train,
+            torch.optim.SGD(model.parameters(), lr=0.2, momentum=0.9),
+            F.cross_entropy,
+            epochs=2,
+            seed=seed,
+            device=CPU,
+            progress=False,
+        )
         models.append(model)
     X, y = digits.test
     singles = [evaluate(m, digits.test, F.cross_entropy)[1] for m in models]
@@ -375,12 +453,21 @@ def test_ensemble_bad_arguments():
 def test_fit_on_cuda():
     splits = load_digits(device="cuda")
     model = small_net()
-    hist = fit(model, splits.train, torch.optim.Adam(model.parameters(), lr=1e-2),
-               F.cross_entropy, epochs=5, val_data=splits.val, device="cuda", progress=False)
+    hist = fit(
+        model,
+        splits.train,
+        torch.optim.Adam(model.parameters(), lr=1e-2),
+        F.cross_entropy,
+        epochs=5,
+        val_data=splits.val,
+        device="cuda",
+        progress=False,
+    )
     assert next(model.parameters()).is_cuda
     assert hist.val_acc[-1] >= 0.90
     probs = ensemble_predict([model], splits.test[0])
     assert probs.is_cuda
-    lrs, _ = lr_range_test(model, splits.train, torch.optim.SGD(model.parameters(), lr=0.1),
-                           F.cross_entropy, steps=20)
+    lrs, _ = lr_range_test(
+        model, splits.train, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy, steps=20
+    )
     assert len(lrs) == 20

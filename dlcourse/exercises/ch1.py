@@ -7,49 +7,13 @@ values, and returns ``True`` or ``False``. It never raises.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
 
 import torch
 
+from .harness import attempt, close
+
 __all__ = ["check_mse_grad", "check_layer_backward", "check_numerical_gradient"]
-
-
-def _call(fn: Callable, *args: Any, name: str) -> tuple[bool, Any]:
-    """Run the learner's ``fn``; on a stub or an exception print why and return (False, None)."""
-    if not callable(fn):
-        print(f"{name}: expected a function, got {type(fn).__name__}.")
-        return False, None
-    try:
-        out = fn(*args)
-    except NotImplementedError:
-        print(f"{name}: not implemented yet (it raised NotImplementedError).")
-        return False, None
-    except Exception as err:  # the learner's bug, reported rather than raised
-        print(f"{name}: raised {type(err).__name__}: {err}")
-        return False, None
-    if out is None:
-        print(f"{name}: returned None; fill in the stub and return the result.")
-        return False, None
-    return True, out
-
-
-def _same(got: Any, want: torch.Tensor, what: str, *, rtol: float = 1e-6, atol: float = 1e-8) -> bool:
-    """Compare one tensor with the reference; print shape or size of the error, never ``want``."""
-    if not isinstance(got, torch.Tensor):
-        print(f"{what}: expected a torch.Tensor, got {type(got).__name__}.")
-        return False
-    if tuple(got.shape) != tuple(want.shape):
-        print(f"{what}: shape {tuple(got.shape)}, expected shape {tuple(want.shape)}.")
-        return False
-    if not torch.isfinite(got).all():
-        print(f"{what}: contains NaN or infinity.")
-        return False
-    got = got.to(want.dtype)
-    err = (got - want).abs()
-    if not bool((err <= atol + rtol * want.abs()).all()):
-        print(f"{what}: values differ from the reference (largest absolute error {err.max().item():.2e}).")
-        return False
-    return True
 
 
 def check_mse_grad(fn: Callable) -> bool:
@@ -61,16 +25,18 @@ def check_mse_grad(fn: Callable) -> bool:
         target = torch.randn(shape, generator=gen, dtype=torch.float64)
         p = pred.clone().requires_grad_(True)
         ((p - target) ** 2).mean().backward()
-        ran, got = _call(fn, pred.clone(), target.clone(), name="mse_grad")
+        ran, got = attempt(fn, pred.clone(), target.clone(), name="mse_grad")
         if not ran:
             return False
-        if not _same(got, p.grad, f"mse_grad on a batch of shape {shape}"):
+        if not close(got, p.grad, f"mse_grad on a batch of shape {shape}"):
             ok = False
             if isinstance(got, torch.Tensor) and got.shape == p.grad.shape:
                 ratio = (got / p.grad).median().item()
                 if abs(ratio - 1) > 1e-3 and torch.allclose(got, ratio * p.grad):
-                    print("  hint: the direction is right but the scale is off; the loss is a mean "
-                          "over all N*K entries.")
+                    print(
+                        "  hint: the direction is right but the scale is off; the loss is a mean "
+                        "over all N*K entries."
+                    )
             break
     if ok:
         print("mse_grad: correct.")
@@ -93,16 +59,22 @@ def check_layer_backward(fn: Callable) -> bool:
     z = a_prev @ W + b
     # the reference: autograd through z = sigmoid(z_prev) W + b with upstream gradient delta
     dW, db, dz_prev = torch.autograd.grad(z, (W, b, z_prev), grad_outputs=delta)
-    ran, got = _call(fn, delta.clone(), W.detach().clone(), a_prev.detach().clone(),
-                     z_prev.detach().clone(), name="layer_backward")
+    ran, got = attempt(
+        fn,
+        delta.clone(),
+        W.detach().clone(),
+        a_prev.detach().clone(),
+        z_prev.detach().clone(),
+        name="layer_backward",
+    )
     if not ran:
         return False
     if not isinstance(got, (tuple, list)) or len(got) != 3:
         print("layer_backward: expected a tuple (dW, db, delta_prev).")
         return False
-    ok = _same(got[0], dW, "dW")
-    ok = _same(got[1], db, "db") and ok
-    ok = _same(got[2], dz_prev, "delta_prev") and ok
+    ok = close(got[0], dW, "dW")
+    ok = close(got[1], db, "db") and ok
+    ok = close(got[2], dz_prev, "delta_prev") and ok
     if ok:
         print("layer_backward: correct.")
     elif isinstance(got[2], torch.Tensor) and got[2].shape == dz_prev.shape:
@@ -124,10 +96,10 @@ def check_numerical_gradient(fn: Callable) -> bool:
         x = torch.randn(5, generator=gen, dtype=torch.float64)
         xr = x.clone().requires_grad_(True)
         (want,) = torch.autograd.grad(f(xr), xr)
-        ran, got = _call(fn, f, x.clone(), 1e-6, name="numerical_gradient")
+        ran, got = attempt(fn, f, x.clone(), 1e-6, name="numerical_gradient")
         if not ran:
             return False
-        if not _same(got, want, f"numerical_gradient of {what}", rtol=1e-5, atol=1e-6):
+        if not close(got, want, f"numerical_gradient of {what}", rtol=1e-5, atol=1e-6):
             return False
     print("numerical_gradient: correct (agrees with autograd to about 1e-6).")
     return True

@@ -7,11 +7,11 @@ which quantity is wrong and how far off it is, never the expected values, and ne
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
-from .ch1 import _call, _same
+from .harness import attempt, close
 
 __all__ = ["check_momentum_step", "check_rmsprop_step", "check_adam_step"]
 
@@ -31,27 +31,31 @@ def _torch_run(opt_cls, theta0: torch.Tensor, grads: list[torch.Tensor], **hyper
     for g in grads:
         p.grad = g.clone()
         opt.step()
-        out.append((p.detach().clone(), {k: v.clone() if torch.is_tensor(v) else v
-                                         for k, v in opt.state[p].items()}))
+        out.append(
+            (p.detach().clone(), {k: v.clone() if torch.is_tensor(v) else v for k, v in opt.state[p].items()})
+        )
     return out
 
 
-def _check_one_state_step(fn: Callable, name: str, opt_cls, seed: int, hyper: dict,
-                          state_key: str, state_name: str) -> bool:
+def _check_one_state_step(
+    fn: Callable, name: str, opt_cls, seed: int, hyper: dict, state_key: str, state_name: str
+) -> bool:
     """Run ``fn(theta, grad, state, *hyper.values()) -> (theta, state)`` beside ``opt_cls``."""
     grads = _gradients(seed)
     theta = torch.linspace(-1, 1, 5, dtype=torch.float64)
     ref = _torch_run(opt_cls, theta, grads, **hyper)
     state_now = torch.zeros_like(theta)
     for t, (g, (want_theta, state)) in enumerate(zip(grads, ref), start=1):
-        ran, got = _call(fn, theta.clone(), g.clone(), state_now.clone(), *hyper.values(), name=name)
+        ran, got = attempt(fn, theta.clone(), g.clone(), state_now.clone(), *hyper.values(), name=name)
         if not ran:
             return False
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             print(f"{name}: expected a tuple (theta, {state_name}).")
             return False
-        if not (_same(got[1], state[state_key], f"{state_name} after step {t}")
-                and _same(got[0], want_theta, f"theta after step {t}")):
+        if not (
+            close(got[1], state[state_key], f"{state_name} after step {t}")
+            and close(got[0], want_theta, f"theta after step {t}")
+        ):
             return False
         theta, state_now = got[0].to(torch.float64), got[1].to(torch.float64)
     print(f"{name}: correct for {_STEPS} steps (matches torch.optim.{opt_cls.__name__}).")
@@ -64,8 +68,9 @@ def check_momentum_step(fn: Callable) -> bool:
     :math:`\mathbf{b}_t = \mu \mathbf{b}_{t-1} + \mathbf{g}_t` (with :math:`\mathbf{b}_1 = \mathbf{g}_1`,
     which is what starting from ``buf = zeros`` gives), :math:`\theta_t = \theta_{t-1} - \eta \mathbf{b}_t`.
     """
-    return _check_one_state_step(fn, "momentum_step", torch.optim.SGD, 21,
-                                 {"lr": 0.1, "momentum": 0.9}, "momentum_buffer", "buf")
+    return _check_one_state_step(
+        fn, "momentum_step", torch.optim.SGD, 21, {"lr": 0.1, "momentum": 0.9}, "momentum_buffer", "buf"
+    )
 
 
 def check_rmsprop_step(fn: Callable) -> bool:
@@ -74,8 +79,15 @@ def check_rmsprop_step(fn: Callable) -> bool:
     :math:`\mathbf{v}_t = \alpha \mathbf{v}_{t-1} + (1-\alpha)\mathbf{g}_t^2`,
     :math:`\theta_t = \theta_{t-1} - \eta\, \mathbf{g}_t / (\sqrt{\mathbf{v}_t} + \epsilon)`.
     """
-    return _check_one_state_step(fn, "rmsprop_step", torch.optim.RMSprop, 22,
-                                 {"lr": 0.01, "alpha": 0.9, "eps": 1e-8}, "square_avg", "v")
+    return _check_one_state_step(
+        fn,
+        "rmsprop_step",
+        torch.optim.RMSprop,
+        22,
+        {"lr": 0.01, "alpha": 0.9, "eps": 1e-8},
+        "square_avg",
+        "v",
+    )
 
 
 def check_adam_step(fn: Callable) -> bool:
@@ -92,19 +104,22 @@ def check_adam_step(fn: Callable) -> bool:
     m = torch.zeros_like(theta)
     v = torch.zeros_like(theta)
     for t, (g, (want_theta, state)) in enumerate(zip(grads, ref), start=1):
-        ran, got = _call(fn, theta.clone(), g.clone(), m.clone(), v.clone(), t, lr, betas, eps,
-                         name="adam_step")
+        ran, got = attempt(
+            fn, theta.clone(), g.clone(), m.clone(), v.clone(), t, lr, betas, eps, name="adam_step"
+        )
         if not ran:
             return False
         if not isinstance(got, (tuple, list)) or len(got) != 3:
             print("adam_step: expected a tuple (theta, m, v).")
             return False
-        ok = _same(got[1], state["exp_avg"], f"m after step {t}")
-        ok = ok and _same(got[2], state["exp_avg_sq"], f"v after step {t}")
-        if ok and not _same(got[0], want_theta, f"theta after step {t}"):
+        ok = close(got[1], state["exp_avg"], f"m after step {t}")
+        ok = ok and close(got[2], state["exp_avg_sq"], f"v after step {t}")
+        if ok and not close(got[0], want_theta, f"theta after step {t}"):
             if t == 1:
-                print("  hint: at t = 1 the corrected step has size about lr in every coordinate; "
-                      "check the bias correction.")
+                print(
+                    "  hint: at t = 1 the corrected step has size about lr in every coordinate; "
+                    "check the bias correction."
+                )
             return False
         if not ok:
             return False

@@ -6,12 +6,12 @@ without the expected values and never raise.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
-from .ch1 import _call, _same
+from .harness import attempt, close
 
 __all__ = ["check_sigmoid_grad", "check_elu", "check_elu_grad", "check_dead_fraction"]
 
@@ -32,8 +32,8 @@ def check_sigmoid_grad(fn: Callable) -> bool:
     r"""Check ``fn(x) -> sigma'(x)`` elementwise, :math:`\sigma'(x) = \sigma(x)(1-\sigma(x))`."""
     x = _inputs(31)
     want = _autograd_derivative(torch.sigmoid, x)
-    ran, got = _call(fn, x.clone(), name="sigmoid_grad")
-    if not ran or not _same(got, want, "sigmoid_grad", rtol=1e-6, atol=1e-12):
+    ran, got = attempt(fn, x.clone(), name="sigmoid_grad")
+    if not ran or not close(got, want, "sigmoid_grad", rtol=1e-6, atol=1e-12):
         return False
     print("sigmoid_grad: correct (also for large |x|).")
     return True
@@ -43,8 +43,8 @@ def check_elu(fn: Callable) -> bool:
     r"""Check ``fn(x, alpha) -> ELU(x)``: :math:`x` for :math:`x>0`, :math:`\alpha(e^x-1)` otherwise."""
     x = _inputs(32)
     for alpha in (1.0, 0.5):
-        ran, got = _call(fn, x.clone(), alpha, name="elu")
-        if not ran or not _same(got, F.elu(x, alpha=alpha), f"elu with alpha={alpha}"):
+        ran, got = attempt(fn, x.clone(), alpha, name="elu")
+        if not ran or not close(got, F.elu(x, alpha=alpha), f"elu with alpha={alpha}"):
             return False
     print("elu: correct.")
     return True
@@ -55,9 +55,9 @@ def check_elu_grad(fn: Callable) -> bool:
     x = _inputs(33)
     x = x[x != 0]  # the kink: both one-sided values are defensible there
     for alpha in (1.0, 0.5):
-        want = _autograd_derivative(lambda t: F.elu(t, alpha=alpha), x)
-        ran, got = _call(fn, x.clone(), alpha, name="elu_grad")
-        if not ran or not _same(got, want, f"elu_grad with alpha={alpha}"):
+        want = _autograd_derivative(lambda t, a=alpha: F.elu(t, alpha=a), x)
+        ran, got = attempt(fn, x.clone(), alpha, name="elu_grad")
+        if not ran or not close(got, want, f"elu_grad with alpha={alpha}"):
             return False
     print("elu_grad: correct.")
     return True
@@ -73,7 +73,7 @@ def check_dead_fraction(fn: Callable) -> bool:
         dead = torch.randperm(units, generator=gen)[:n_dead]
         Z[:, dead] = -Z[:, dead].abs()  # ...except the dead ones
         want = n_dead / units
-        ran, got = _call(fn, Z.clone(), name="dead_fraction")
+        ran, got = attempt(fn, Z.clone(), name="dead_fraction")
         if not ran:
             return False
         try:
@@ -82,9 +82,11 @@ def check_dead_fraction(fn: Callable) -> bool:
             print(f"dead_fraction: expected a number, got {type(got).__name__}.")
             return False
         if abs(got - want) > 1e-6:
-            print(f"dead_fraction: wrong on a ({n}, {units}) batch; a unit is dead when its "
-                  "pre-activation is <= 0 for every example (all rows), and the answer is a fraction "
-                  "of the units (columns).")
+            print(
+                f"dead_fraction: wrong on a ({n}, {units}) batch; a unit is dead when its "
+                "pre-activation is <= 0 for every example (all rows), and the answer is a fraction "
+                "of the units (columns)."
+            )
             return False
     print("dead_fraction: correct.")
     return True

@@ -11,36 +11,9 @@ from collections.abc import Callable
 
 import torch
 
+from .harness import attempt, close
+
 __all__ = ["check_ista_step", "check_ridge_solution", "check_svt"]
-
-
-def _call(fn: Callable, *args):
-    """Run the attempt; return (result, None) or (None, a message)."""
-    try:
-        out = fn(*args)
-    except NotImplementedError:
-        return None, "not implemented yet (the stub still raises NotImplementedError)"
-    except Exception as err:  # the learner's code may fail in any way: report, never raise
-        return None, f"raised {type(err).__name__}: {err}"
-    if out is None:
-        return None, "returned None; return the result"
-    if not isinstance(out, torch.Tensor):
-        return None, f"returned a {type(out).__name__}; return a torch.Tensor"
-    return out, None
-
-
-def _compare(name: str, out: torch.Tensor, ref: torch.Tensor, tol: float = 1e-8) -> bool:
-    if out.shape != ref.shape:
-        print(f"{name}: wrong shape {tuple(out.shape)} (expected shape {tuple(ref.shape)})")
-        return False
-    if not torch.isfinite(out).all():
-        print(f"{name}: the result contains inf or NaN")
-        return False
-    err = float((out.double() - ref).abs().max())
-    if err > tol * (1 + float(ref.abs().max())):
-        print(f"{name}: wrong values (largest deviation {err:.2e} from the reference)")
-        return False
-    return True
 
 
 def check_ista_step(ista_step: Callable) -> bool:
@@ -55,16 +28,17 @@ def check_ista_step(ista_step: Callable) -> bool:
         X = torch.randn(n, d, generator=g, dtype=torch.float64)
         y = torch.randn(n, generator=g, dtype=torch.float64)
         w = torch.randn(d, generator=g, dtype=torch.float64)
-        out, msg = _call(ista_step, w.clone(), X, y, lam, lr)
-        if msg:
-            print(f"ista_step: {msg}")
+        ran, out = attempt(ista_step, w.clone(), X, y, lam, lr, name="ista_step", returns=torch.Tensor)
+        if not ran:
             return False
         z = w - lr * (X.T @ (X @ w - y)) / n
         ref = torch.sign(z) * torch.clamp(z.abs() - lr * lam, min=0.0)
-        if not _compare(f"ista_step (trial {trial + 1})", out, ref):
+        if not close(out, ref, f"ista_step (trial {trial + 1})", rtol=1e-8, atol=1e-8):
             ok = False
             if bool(((out == 0) != (ref == 0)).any()):
-                print("  hint: the zero pattern differs; the threshold is lr * lam, applied after the gradient step")
+                print(
+                    "  hint: the zero pattern differs; the threshold is lr * lam, applied after the gradient step"
+                )
             break
     if ok:
         print("ista_step: correct")
@@ -81,20 +55,23 @@ def check_ridge_solution(ridge_solution: Callable) -> bool:
     for trial, (n, d, lam) in enumerate([(40, 5, 0.5), (10, 15, 2.0), (60, 8, 0.0)]):
         X = torch.randn(n, d, generator=g, dtype=torch.float64)
         y = torch.randn(n, generator=g, dtype=torch.float64)
-        out, msg = _call(ridge_solution, X, y, lam)
-        if msg:
-            print(f"ridge_solution: {msg}")
+        ran, out = attempt(ridge_solution, X, y, lam, name="ridge_solution", returns=torch.Tensor)
+        if not ran:
             return False
         if out.shape != (d,):
-            print(f"ridge_solution: wrong shape {tuple(out.shape)}; expected one weight per feature, shape ({d},)")
+            print(
+                f"ridge_solution: wrong shape {tuple(out.shape)}; expected one weight per feature, shape ({d},)"
+            )
             return False
         w = out.double().detach().requires_grad_(True)
         objective = ((X @ w - y) ** 2).sum() + lam * (w**2).sum()
         (grad,) = torch.autograd.grad(objective, w)
         scale = float((X.T @ y).abs().max())
         if float(grad.abs().max()) > 1e-6 * (1 + scale):
-            print(f"ridge_solution (trial {trial + 1}, lam={lam}): the objective's gradient is not zero there "
-                  f"(largest entry {float(grad.abs().max()):.2e}); not the minimiser")
+            print(
+                f"ridge_solution (trial {trial + 1}, lam={lam}): the objective's gradient is not zero there "
+                f"(largest entry {float(grad.abs().max()):.2e}); not the minimiser"
+            )
             return False
     print("ridge_solution: correct")
     return True
@@ -105,13 +82,12 @@ def check_svt(svt: Callable) -> bool:
     g = torch.Generator().manual_seed(7)
     for trial, (m, n, tau) in enumerate([(6, 4, 0.5), (5, 9, 1.5), (7, 7, 0.0)]):
         W = torch.randn(m, n, generator=g, dtype=torch.float64)
-        out, msg = _call(svt, W.clone(), tau)
-        if msg:
-            print(f"svt: {msg}")
+        ran, out = attempt(svt, W.clone(), tau, name="svt", returns=torch.Tensor)
+        if not ran:
             return False
         U, s, Vh = torch.linalg.svd(W, full_matrices=False)
         ref = U @ torch.diag(torch.clamp(s - tau, min=0.0)) @ Vh
-        if not _compare(f"svt (trial {trial + 1})", out, ref, tol=1e-7):
+        if not close(out, ref, f"svt (trial {trial + 1})", rtol=1e-7, atol=1e-7):
             got = torch.linalg.svdvals(out.double()) if out.shape == ref.shape else None
             if got is not None and int((got > 1e-9).sum()) != int((s > tau).sum()):
                 print("  hint: the rank of your result is not the number of singular values above tau")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from .ch4 import _call, _compare
+from .harness import attempt, close
 
 __all__ = ["check_logsumexp", "check_multiclass_hinge", "check_soft_cross_entropy"]
 
@@ -26,19 +26,22 @@ def check_logsumexp(logsumexp: Callable) -> bool:
         torch.randn(5, 7, generator=torch.Generator().manual_seed(3), dtype=torch.float64) * 30,
     ]
     for i, z in enumerate(cases):
-        out, msg = _call(logsumexp, z.clone())
-        if msg:
-            print(f"logsumexp: {msg}")
+        ran, out = attempt(logsumexp, z.clone(), name="logsumexp", returns=torch.Tensor)
+        if not ran:
             return False
         ref = torch.logsumexp(z.double(), dim=-1)
         if out.shape != ref.shape:
-            print(f"logsumexp (case {i + 1}): wrong shape {tuple(out.shape)}; reduce over the last dimension only")
+            print(
+                f"logsumexp (case {i + 1}): wrong shape {tuple(out.shape)}; reduce over the last dimension only"
+            )
             return False
         if not torch.isfinite(out).all():
-            print(f"logsumexp (case {i + 1}): got inf or NaN for logits of size up to {float(z.abs().max()):.0f}; "
-                  "subtract the largest logit before exponentiating")
+            print(
+                f"logsumexp (case {i + 1}): got inf or NaN for logits of size up to {float(z.abs().max()):.0f}; "
+                "subtract the largest logit before exponentiating"
+            )
             return False
-        if not _compare(f"logsumexp (case {i + 1})", out.double(), ref, tol=1e-5):
+        if not close(out.double(), ref, f"logsumexp (case {i + 1})", rtol=1e-5, atol=1e-5):
             return False
     print("logsumexp: correct")
     return True
@@ -55,15 +58,21 @@ def check_multiclass_hinge(multiclass_hinge: Callable) -> bool:
     for trial, (n, c, margin) in enumerate([(6, 4, 1.0), (9, 10, 0.5), (3, 2, 2.0)]):
         scores = torch.randn(n, c, generator=g, dtype=torch.float64)
         target = torch.randint(0, c, (n,), generator=g)
-        out, msg = _call(multiclass_hinge, scores.clone(), target.clone(), margin)
-        if msg:
-            print(f"multiclass_hinge: {msg}")
+        ran, out = attempt(
+            multiclass_hinge,
+            scores.clone(),
+            target.clone(),
+            margin,
+            name="multiclass_hinge",
+            returns=torch.Tensor,
+        )
+        if not ran:
             return False
         ref = c * F.multi_margin_loss(scores, target, margin=margin)
         if out.ndim != 0:
             print(f"multiclass_hinge: return one number (a 0-d tensor), got shape {tuple(out.shape)}")
             return False
-        if not _compare(f"multiclass_hinge (trial {trial + 1})", out.double(), ref, tol=1e-8):
+        if not close(out.double(), ref, f"multiclass_hinge (trial {trial + 1})", rtol=1e-8, atol=1e-8):
             with_true = ref + margin  # what including the j = y term would add per sample
             if abs(float(out) - float(with_true)) < 1e-6:
                 print("  hint: leave out the term j = y_i (it would always contribute the margin)")
@@ -79,19 +88,22 @@ def check_soft_cross_entropy(soft_cross_entropy: Callable) -> bool:
     for trial, (n, k, scale) in enumerate([(5, 3, 1.0), (8, 10, 50.0), (4, 6, 200.0)]):
         logits = torch.randn(n, k, generator=g, dtype=torch.float64) * scale
         Y = torch.softmax(torch.randn(n, k, generator=g, dtype=torch.float64), dim=1)
-        out, msg = _call(soft_cross_entropy, logits.clone(), Y.clone())
-        if msg:
-            print(f"soft_cross_entropy: {msg}")
+        ran, out = attempt(
+            soft_cross_entropy, logits.clone(), Y.clone(), name="soft_cross_entropy", returns=torch.Tensor
+        )
+        if not ran:
             return False
         ref = F.cross_entropy(logits, Y)  # torch accepts probabilities as targets
         if out.ndim != 0:
             print(f"soft_cross_entropy: return the batch mean (a 0-d tensor), got shape {tuple(out.shape)}")
             return False
         if not torch.isfinite(out):
-            print(f"soft_cross_entropy (trial {trial + 1}): inf or NaN for logits of size ~{scale:.0f}; "
-                  "use a stable log-softmax")
+            print(
+                f"soft_cross_entropy (trial {trial + 1}): inf or NaN for logits of size ~{scale:.0f}; "
+                "use a stable log-softmax"
+            )
             return False
-        if not _compare(f"soft_cross_entropy (trial {trial + 1})", out.double(), ref, tol=1e-7):
+        if not close(out.double(), ref, f"soft_cross_entropy (trial {trial + 1})", rtol=1e-7, atol=1e-7):
             return False
     print("soft_cross_entropy: correct")
     return True

@@ -1,6 +1,7 @@
 # Attack: write a 1 GB file.
 # Expected: the write fails with EFBIG (RLIMIT_FSIZE) once the file reaches the limit.
 import os
+
 block = b"\0" * 2**24
 written = 0
 try:

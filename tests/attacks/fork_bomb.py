@@ -1,6 +1,8 @@
 # Attack: a fork bomb (children that sleep, so a failed test cannot burn the CPUs).
 # Expected: fork fails with EAGAIN at RLIMIT_NPROC, far below the machine's process limit.
-import os, time
+import os
+import time
+
 children, start = 0, time.time()
 try:
     while children < 100_000:

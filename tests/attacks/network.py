@@ -2,6 +2,7 @@
 # Expected in the sandbox: "Network is unreachable" (ENETUNREACH), because the kernel has its own
 # network namespace with no interface up (as root; otherwise a private loopback that refuses).
 import socket
+
 s = socket.socket()
 s.settimeout(3)
 try:

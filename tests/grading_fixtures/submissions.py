@@ -28,14 +28,20 @@ def gid(cell: dict) -> str | None:
 
 def solution_text(source_nb: dict) -> dict[str, str]:
     """grade_id -> the instructor's answer with the solution markers removed."""
-    return {gid(c): "\n".join(l for l in _src(c).splitlines() if not any(m in l for m in MARKERS))
-            for c in source_nb["cells"] if c["metadata"].get("nbgrader", {}).get("solution")}
+    return {
+        gid(c): "\n".join(l for l in _src(c).splitlines() if not any(m in l for m in MARKERS))
+        for c in source_nb["cells"]
+        if c["metadata"].get("nbgrader", {}).get("solution")
+    }
 
 
 def test_points(source_nb: dict) -> dict[str, float]:
     """grade_id -> points of every autograded test cell."""
-    return {gid(c): c["metadata"]["nbgrader"]["points"] for c in source_nb["cells"]
-            if c["metadata"].get("nbgrader", {}).get("grade") and not c["metadata"]["nbgrader"].get("solution")}
+    return {
+        gid(c): c["metadata"]["nbgrader"]["points"]
+        for c in source_nb["cells"]
+        if c["metadata"].get("nbgrader", {}).get("grade") and not c["metadata"]["nbgrader"].get("solution")
+    }
 
 
 def tasks(source_nb: dict) -> list[str]:
@@ -68,8 +74,12 @@ def replace_answer(nb: dict, prefix: str, code: str) -> dict:
     """Replace the first code answer cell of task ``prefix`` by ``code``."""
     nb = copy.deepcopy(nb)
     for c in nb["cells"]:
-        if gid(c) and gid(c).startswith(prefix + "_") and c["metadata"]["nbgrader"].get("solution") \
-                and c["cell_type"] == "code":
+        if (
+            gid(c)
+            and gid(c).startswith(prefix + "_")
+            and c["metadata"]["nbgrader"].get("solution")
+            and c["cell_type"] == "code"
+        ):
             c["source"] = code
             return nb
     raise KeyError(prefix)
@@ -86,8 +96,13 @@ def tests_edited_to_pass(nb: dict) -> dict:
 
 def tests_deleted(nb: dict) -> dict:
     nb = copy.deepcopy(nb)
-    nb["cells"] = [c for c in nb["cells"] if not (c["metadata"].get("nbgrader", {}).get("grade")
-                                                   and not c["metadata"]["nbgrader"].get("solution"))]
+    nb["cells"] = [
+        c
+        for c in nb["cells"]
+        if not (
+            c["metadata"].get("nbgrader", {}).get("grade") and not c["metadata"]["nbgrader"].get("solution")
+        )
+    ]
     return nb
 
 
