@@ -34,6 +34,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         cold = build(tmp / "cold", fast=False)
+        chapters = {
+            doc: row
+            for doc, row in BOOK.execution_report(tmp / "cold" / "_build" / "html").items()
+            if doc.startswith("chapters/")
+        }
         warm_up = build(tmp / "cached", fast=True)
         cached = build(tmp / "cached", fast=True)
     print(f"{'build':<40}{'seconds':>10}{'goal':>10}")
@@ -41,6 +46,11 @@ def main() -> None:
     print(f"{'first cached build (fills the cache)':<40}{warm_up:>10.1f}{'':>10}")
     print(f"{'cached rebuild, nothing changed':<40}{cached:>10.1f}{'< 20':>10}")
     print(f"ratio cold / cached rebuild: {cold / cached:.1f}x")
+    print(f"\n{'chapter (strict build, fresh kernel)':<40}{'seconds':>10}{'goal':>10}")
+    for doc, (_, seconds, ok) in sorted(chapters.items()):
+        print(
+            f"{doc:<40}{seconds:>10.1f}{'< ' + format(BOOK.CHAPTER_GOAL_S, 'g'):>10}{'' if ok else '  FAILED'}"
+        )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TOC = "book/_toc.yml"
 STRICT = ("-W", "--keep-going", "--all")
 
-__all__ = ["command", "fast_config", "build", "main"]
+__all__ = ["command", "fast_config", "build", "execution_report", "main"]
+
+CHAPTER_GOAL_S = 60.0  # each chapter, top to bottom, in a fresh kernel on 2 CPU cores
 
 
 def fast_config(source: Path, dest: Path) -> Path:
@@ -69,6 +71,19 @@ def build(
         capture_output=capture,
         text=True,
     )
+
+
+def execution_report(html: Path) -> dict[str, tuple[str, float, bool]]:
+    """``{document: (method, seconds, succeeded)}`` from the built book's build report page
+    (myst-nb's execution table, ``book/build-report.md``), ``html`` being ``_build/html``."""
+    text = (html / "book" / "build-report.html").read_text(encoding="utf-8")
+    table = text[text.index("<table") : text.index("</table>")]
+    rows = {}
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, flags=re.S):
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        if len(cells) == 5:
+            rows[cells[0]] = (cells[2], float(cells[3]), cells[4] == "\u2705")
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import CHAPTERS, ROOT, jupyter_book_build
+from conftest import BOOK, CHAPTERS, ROOT, jupyter_book_build
 
 pytestmark = pytest.mark.slow
 
@@ -162,22 +162,16 @@ def test_browser_renders_widgets_offline(built_book, chromium):
     assert re.search(r'<input[^>]*type="range"', dom), f"no slider rendered in {pages[0].name}"
 
 
-CHAPTER_TIME_LIMIT_S = 60.0
+def test_every_chapter_executed_afresh_and_in_reasonable_time(built_book):
+    """The build report (myst-nb's execution table) lists each chapter's run: forced, succeeded.
 
-
-def test_every_chapter_executed_within_its_time_limit(built_book):
-    """The build report (myst-nb's execution table) lists each chapter's run time."""
-    text = (html_dir(built_book) / "book" / "build-report.html").read_text(encoding="utf-8")
-    table = text[text.index("<table") : text.index("</table>")]
-    rows = {}
-    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, flags=re.S):
-        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
-        if len(cells) == 5:
-            rows[cells[0]] = cells
+    The goal is 60 s per chapter on 2 CPU cores (``bench/build.py`` measures it against that goal);
+    the test only catches a chapter that got several times slower, because a timed assertion would
+    fail on a busy CI machine for reasons that are not the chapter's."""
+    rows = BOOK.execution_report(html_dir(built_book))
     for stem in CHAPTERS:
         doc = f"chapters/{stem}"
         assert doc in rows, f"{doc} missing from the build report: {sorted(rows)}"
-        _, _, method, runtime, status = rows[doc]
-        assert method == "force", rows[doc]
-        assert status == "✅", rows[doc]
-        assert float(runtime) < CHAPTER_TIME_LIMIT_S, f"{doc} took {runtime} s"
+        method, seconds, succeeded = rows[doc]
+        assert method == "force" and succeeded, rows[doc]
+        assert seconds < 3 * BOOK.CHAPTER_GOAL_S, f"{doc} took {seconds} s (goal {BOOK.CHAPTER_GOAL_S} s)"
