@@ -59,9 +59,13 @@ def check_response(response: requests.Response, method: str, endpoint: str) -> d
 
 
 class _Strict:
-    """Mixin: ngshare requests raise on failure (ngshare_exchange returns ``None`` and goes on)."""
+    """Mixin: ngshare requests raise on failure (ngshare_exchange returns ``None`` and goes on).
 
-    def ngshare_api_request(self, method, url, data=None, params=None):
+    Every error is logged before it is raised (``Exchange.fail``): nbgrader's command-line apps
+    print only "nbgrader <command> failed" for an ``ExchangeError``, the Formgrader shows the log.
+    """
+
+    def _request(self, method, url, data=None, params=None) -> dict:
         token = os.environ.get("JUPYTERHUB_API_TOKEN")
         headers = {"Authorization": f"token {token}"} if token else None
         try:
@@ -71,12 +75,17 @@ class _Strict:
             raise ExchangeError(f"ngshare did not answer {method} {url} at {self.ngshare_url}: {exc}") from exc
         return check_response(response, method, url)
 
+    def ngshare_api_request(self, method, url, data=None, params=None):
+        try:
+            return self._request(method, url, data, params)
+        except ExchangeError as exc:
+            self.fail(str(exc))
+
     def _read_back(self, what: str, url: str, params: dict | None = None) -> dict:
         try:
-            return self.ngshare_api_get(url, params)
+            return self._request("GET", url, params=params)
         except ExchangeError as exc:
-            raise ExchangeError(f"ngshare accepted {what} but reading it back failed, so it was not stored: "
-                                f"{exc}") from exc
+            self.fail(f"ngshare accepted {what} but reading it back failed, so it was not stored: {exc}")
 
     def _listed_paths(self, what: str, url: str, params: dict | None = None) -> set[str]:
         body = self._read_back(what, url, {**(params or {}), "list_only": "true"})
@@ -102,7 +111,7 @@ class ExchangeReleaseAssignment(_Strict, _nge.ExchangeReleaseAssignment):
         listed = self._listed_paths(f"the release of {aid}", f"/assignment/{course}/{aid}")
         missing = sorted(_files_under(self.src_path) - listed)
         if missing:
-            raise ExchangeError(f"ngshare reported {course}/{aid} released but does not list {missing}")
+            self.fail(f"ngshare reported {course}/{aid} released but does not list {missing}")
 
 
 class ExchangeFetchAssignment(_Strict, _nge.ExchangeFetchAssignment):
@@ -114,7 +123,7 @@ class ExchangeFetchAssignment(_Strict, _nge.ExchangeFetchAssignment):
         listed = self._listed_paths(f"the fetch of {aid}", f"/assignment/{course}/{aid}")
         missing = sorted(listed - _files_under(self.dest_path))
         if missing or not listed:
-            raise ExchangeError(f"fetching {course}/{aid} left {self.dest_path} without {missing or 'any file'}")
+            self.fail(f"fetching {course}/{aid} left {self.dest_path} without {missing or 'any file'}")
 
 
 class ExchangeSubmit(_Strict, _nge.ExchangeSubmit):
@@ -126,7 +135,7 @@ class ExchangeSubmit(_Strict, _nge.ExchangeSubmit):
         course, aid = self.coursedir.course_id, self.coursedir.assignment_id
         body = self._read_back(f"the submission of {aid}", f"/submissions/{course}/{aid}/{self.username}")
         if timestamp is None or timestamp not in {s["timestamp"] for s in body.get("submissions", [])}:
-            raise ExchangeError(f"ngshare answered the submission of {course}/{aid} with timestamp {timestamp!r} "
+            self.fail(f"ngshare answered the submission of {course}/{aid} with timestamp {timestamp!r} "
                                 "but does not list it: the submission was not stored")
         return timestamp
 
@@ -144,7 +153,7 @@ class ExchangeCollect(_Strict, _nge.ExchangeCollect):
             dest = self.coursedir.format_path(self.coursedir.submitted_directory, record["student_id"],
                                               self.coursedir.assignment_id)
             if not any(p.suffix == ".ipynb" for p in Path(dest).glob("*")):
-                raise ExchangeError(f"collecting {record['student_id']}'s submission left no notebook in {dest}")
+                self.fail(f"collecting {record['student_id']}'s submission left no notebook in {dest}")
 
 
 class ExchangeReleaseFeedback(_Strict, _nge.ExchangeReleaseFeedback):
@@ -157,7 +166,7 @@ class ExchangeReleaseFeedback(_Strict, _nge.ExchangeReleaseFeedback):
                                     {"timestamp": timestamp})
         missing = sorted({f"{info['notebook_id']}.html" for info in feedback_info} - listed)
         if missing:
-            raise ExchangeError(f"ngshare reported feedback for {student_id} on {course}/{aid} released "
+            self.fail(f"ngshare reported feedback for {student_id} on {course}/{aid} released "
                                 f"but does not list {missing}")
         return result
 
@@ -172,7 +181,7 @@ class ExchangeFetchFeedback(_Strict, _nge.ExchangeFetchFeedback):
             listed = self._listed_paths("feedback", self.src_path, {"timestamp": timestamp})
             missing = sorted(listed - _files_under(os.path.join(self.dest_path, str(timestamp))))
             if missing:
-                raise ExchangeError(f"fetching feedback of {course}/{self.coursedir.assignment_id} "
+                self.fail(f"fetching feedback of {course}/{self.coursedir.assignment_id} "
                                     f"({timestamp}) did not write {missing}")
 
 
