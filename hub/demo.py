@@ -12,12 +12,13 @@ instructor and the students of ``hub/demo_roster.csv`` enrolled (``python -m dlc
 with a token of the instructor), and prints the address and the password. DEMONSTRATION ONLY:
 one shared password, no isolation between users (see ``hub/jupyterhub_config.py``).
 
-The instructor's home holds ``dlcourse/``, a working copy of this course (the ``Makefile``, the
-``dlcourse`` package, ``assignments/`` with its configuration and sources; the environment and
-the pins are links to this repository's), as a clone would on a real hub, so that
-``make release``/``make autograde``/``make feedback`` in the instructor's terminal grade this copy
-and never touch ``assignments/`` of the repository. ``nbgrader_config.py`` in the home folder
-(where the instructor's server starts) loads the course's own configuration.
+The instructor's home holds ``dlcourse/``, a working copy of this course made by
+``hub/instructor_setup.sh`` (as in the course image on Kubernetes): the ``Makefile``, the
+``dlcourse`` package, ``assignments/`` with its configuration and sources, ``.venv`` linked to this
+repository's environment; so ``make release``/``make autograde``/``make feedback`` in the
+instructor's terminal grade this copy and never touch ``assignments/`` of the repository.
+``nbgrader_config.py`` in the home folder (where the instructor's server starts) loads the course's
+own configuration for the Formgrader.
 
 The browser test uses :class:`DemoHub` as a context manager, which stops every process it
 started (the hub, the proxy, ngshare, users' servers and their kernels and terminals) on exit.
@@ -46,9 +47,6 @@ COURSE_VENV = REPO / ".venv"
 CONFIG = REPO / "hub" / "jupyterhub_config.py"
 ROSTER = REPO / "hub" / "demo_roster.csv"
 INSTRUCTOR = "instructor"  # the name hub/jupyterhub_config.py gives the instructor
-# What the instructor's copy of the course holds: copied (edited there) or linked (shared, large).
-COPIED = ("Makefile", "dlcourse", "assignments/nbgrader_config.py", "assignments/source")
-LINKED = (".venv", ".make", "requirements.txt", "pyproject.toml")
 
 __all__ = ["DemoHub", "free_port", "missing_parts", "course_id", "main"]
 
@@ -104,24 +102,22 @@ class DemoHub:
 
     # --- the state folder -----------------------------------------------------------------------
     def prepare(self) -> None:
-        """A fresh state folder: ngshare's, and the instructor's home with a copy of the course."""
+        """A fresh state folder: ngshare's, and the instructor's home with a copy of the course.
+
+        The copy is made by ``hub/instructor_setup.sh``, as on Kubernetes, here from this
+        repository and with its ``.venv`` as the environment (sandbox: ``auto``).
+        """
         if self.state.exists():
             shutil.rmtree(self.state)
         (self.state / "ngshare" / "files").mkdir(parents=True)
-        for rel in COPIED:
-            src, dst = REPO / rel, self.course / rel
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            if src.is_dir():
-                shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy2(src, dst)
-        for rel in LINKED:
-            (self.course / rel).symlink_to(REPO / rel)
         home = self.course.parent
-        (home / "nbgrader_config.py").write_text(
-            '"""The instructor\'s course: its own configuration (course id, root, gradebook)."""\n'
-            "c = get_config()  # noqa: F821\n"
-            'load_subconfig("dlcourse/assignments/nbgrader_config.py")  # noqa: F821\n', encoding="utf-8")
+        home.mkdir(parents=True)
+        env = dict(os.environ, HOME=str(home), DLCOURSE_SOURCE=str(REPO), DLCOURSE_ENV=str(COURSE_VENV),
+                   DLCOURSE_ISOLATION="auto")
+        run = subprocess.run(["bash", str(REPO / "hub" / "instructor_setup.sh"), str(self.course)], env=env,
+                             capture_output=True, text=True, timeout=120)
+        if run.returncode != 0:
+            raise RuntimeError(f"hub/instructor_setup.sh failed:\n{run.stdout}{run.stderr}")
 
     # --- the processes --------------------------------------------------------------------------
     def start(self, timeout: float = 180.0) -> None:

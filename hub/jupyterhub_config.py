@@ -15,7 +15,7 @@ What it sets up (every value is read from the environment that ``hub/demo.py`` p
   ``hub/etc/jupyter`` first on ``JUPYTER_CONFIG_PATH``: nbgrader's exchange is ngshare
   (``dlcourse_hub.exchange``, strict); students' servers also get ``hub/etc/student``
   (no Formgrader, no Create Assignment);
-- ngshare as a managed hub service (``hub/ngshare_loopback.py``: ngshare bound to loopback),
+- ngshare as a managed hub service (``hub/ngshare_service.py --loopback``: bound to loopback),
   its database and files under ``$DLCOURSE_HUB_STATE/ngshare``; ``instructor`` is its admin.
 """
 
@@ -86,7 +86,7 @@ c.Spawner.pre_spawn_hook = _user_environment
 c.JupyterHub.services = [{
     "name": "ngshare",
     "url": f"http://{HOST}:{NGSHARE_PORT}",
-    "command": [sys.executable, str(REPO / "hub" / "ngshare_loopback.py"),
+    "command": [sys.executable, str(REPO / "hub" / "ngshare_service.py"), "--loopback",
                 "--admins", INSTRUCTOR,
                 "--database", f"sqlite:///{STATE / 'ngshare' / 'ngshare.db'}",
                 "--storage", str(STATE / "ngshare" / "files")],

@@ -173,6 +173,8 @@ class User:
         page = self.page
         page.goto(f"{self.base}/lab")
         page.get_by_role("menuitem", name="Nbgrader").click()
+        labels = page.locator(".lm-Menu-itemLabel").all_inner_texts()
+        assert "Formgrader" not in labels and "Create Assignment" not in labels, labels
         page.locator(".lm-Menu-itemLabel", has_text="Assignment List").click()
         panel = page.locator("#nbgrader-assignment-list")
         panel.wait_for()
@@ -239,6 +241,8 @@ def test_a_term_on_the_hub(hub, users):
 
     student = users(STUDENT)
     student.login()
+    # students' servers have no Formgrader (hub/etc/student): not in the menu, not served
+    assert student.page.request.get(f"{student.base}/formgrader").status == 404
     panel = student.assignment_list()
     item = panel.locator("#released_assignments_list .list_item", has_text=ASSIGNMENT)
     item.locator("button", has_text="Fetch").click()

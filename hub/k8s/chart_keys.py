@@ -2,7 +2,8 @@
 
 ::
 
-    python hub/k8s/chart_keys.py values.schema.yaml > hub/k8s/z2jh-keys.txt   # when upgrading
+    python hub/k8s/chart_keys.py schema values.schema.yaml   # a chart with a JSON schema (Z2JH)
+    python hub/k8s/chart_keys.py values values.yaml          # a chart without one (ngshare)
 
 A key path is written with dots (``singleuser.memory.limit``). In the list a segment may be
 ``*`` (any name: a map whose entries the schema describes, e.g. ``hub.services.*.url``) and a
@@ -14,6 +15,9 @@ Derivation: every ``properties`` entry is a documented key; ``patternProperties`
 neither ``properties`` nor ``additionalProperties: false``, is passed through (``**``). An object
 that lists ``properties`` allows only those (stricter than JSON schema's default, on purpose: a
 key the chart does not document is a typo or an undocumented feature). Lists are not entered.
+
+A chart without a schema documents its keys in its ``values.yaml``: every key there is
+documented; a map whose default is empty (``{}``) is passed through (``**``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-__all__ = ["derive", "read_keys", "undocumented"]
+__all__ = ["derive", "derive_from_values", "read_keys", "undocumented"]
 
 
 def derive(schema: dict, prefix: str = "") -> list[str]:
@@ -41,6 +45,17 @@ def derive(schema: dict, prefix: str = "") -> list[str]:
     if prefix and (extra is True or (is_object and not props and not patterns and extra is None)):
         out.append(prefix + "**")
     return list(dict.fromkeys(out))
+
+
+def derive_from_values(values: dict, prefix: str = "") -> list[str]:
+    """Every key path of a chart's default ``values`` (a dict); empty maps are passed through."""
+    out: list[str] = []
+    for name, sub in values.items():
+        path = f"{prefix}{name}"
+        out.append(path)
+        if isinstance(sub, dict):
+            out.extend(derive_from_values(sub, path + ".") if sub else [path + ".**"])
+    return out
 
 
 def read_keys(path: Path) -> list[str]:
@@ -77,11 +92,11 @@ def undocumented(values: dict, keys: list[str]) -> list[str]:
 def main(argv: list[str]) -> int:
     import yaml
 
-    if len(argv) != 1:
+    if len(argv) != 2 or argv[0] not in ("schema", "values"):
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
-    schema = yaml.safe_load(Path(argv[0]).read_text(encoding="utf-8"))
-    print("\n".join(derive(schema)))
+    document = yaml.safe_load(Path(argv[1]).read_text(encoding="utf-8"))
+    print("\n".join(derive(document) if argv[0] == "schema" else derive_from_values(document)))
     return 0
 
 
