@@ -25,6 +25,7 @@ Use :func:`configure` in the users' ``nbgrader_config.py`` (``hub/etc/jupyter/nb
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from pathlib import Path
 
@@ -128,7 +129,27 @@ class ExchangeFetchAssignment(_Strict, _nge.ExchangeFetchAssignment):
 
 class ExchangeSubmit(_Strict, _nge.ExchangeSubmit):
     """Submit to ngshare; the submission must be listed under its timestamp before it is cached
-    (the Assignment List shows the local cache as "submitted")."""
+    (the Assignment List shows the local cache as "submitted").
+
+    Files inside an ignored folder (``CourseDirectory.ignore``, e.g. ``.ipynb_checkpoints``) are
+    left out too: ngshare_exchange matches the patterns against file names only, and so sent
+    JupyterLab's checkpoint copies of the notebook along with it.
+    """
+
+    def ignore_patterns(self):
+        by_name = super().ignore_patterns()
+        patterns, root = self.coursedir.ignore, Path(self.src_path)
+
+        def ignore(directory, filename, filesize):
+            try:
+                folders = Path(directory).relative_to(root).parts
+            except ValueError:
+                folders = ()
+            if any(fnmatch.fnmatch(part, glob) for part in folders for glob in patterns):
+                return True
+            return by_name(directory, filename, filesize)
+
+        return ignore
 
     def post_submission(self, src_path):
         timestamp = super().post_submission(src_path)

@@ -23,6 +23,7 @@ import re
 import shutil
 import socket
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -221,7 +222,7 @@ def users(browser, hub, tmp_path):
     print(f"\nlast page of each user: {tmp_path}/*.png; the hub's log: {hub.log_path}")
 
 
-def test_a_term_on_the_hub(hub, users):
+def test_a_term_on_the_hub(demo, hub, users):
     source = fixtures.load(ROOT / "assignments" / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     points = sum(fixtures.test_points(source).values())
     timings = {}
@@ -314,6 +315,22 @@ def test_a_term_on_the_hub(hub, users):
     assert hidden_only, "the source notebook of ps1 should have hidden tests"
     assert not [line for line in hidden_only if line in text], "hidden test code on the feedback page"
     lap("student1 read the feedback")
+
+    # A failure in the browser is an error, never an empty or stale list: student2 is removed
+    # from the course in ngshare; their Assignment List then shows an error (nbgrader's own
+    # wording for any exchange error), and their server's log the reason.
+    token = hub.token(INSTRUCTOR, "test: remove student2")
+    removal = urllib.request.Request(f"{hub.ngshare_url}/student/{demo.course_id()}/{BLANK}", method="DELETE",
+                                     headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(removal, timeout=30) as r:
+        assert json.load(r)["success"] is True
+    panel = blank.assignment_list()
+    error = panel.locator("#submitted_assignments_list_error")
+    error.wait_for()
+    assert "exchange directory does not exist" in error.inner_text()
+    assert panel.locator("#course_list_default", has_text="Error fetching courses!").count() == 1
+    assert f"(HTTP 404): Student not found" in hub.log_tail(200_000)
+    lap("a student removed from the course sees an error")
 
     ports = [hub.port, *hub.ports.values()]
     leftovers = hub.stop()

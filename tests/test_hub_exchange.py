@@ -181,6 +181,25 @@ def test_submission_that_ngshare_did_not_store_is_an_error_and_not_cached(course
     assert list(cache.glob("*")) == []
 
 
+def test_submission_leaves_out_checkpoints(course, ngshare):
+    stamp = "2026-01-15 12:00:00.000000 UTC"
+    ngshare.routes = {("GET", f"/assignment/{COURSE}/{ASSIGNMENT}"): (200, files(f"{ASSIGNMENT}.ipynb")),
+                      ("POST", f"/submission/{COURSE}/{ASSIGNMENT}"): (200, {"success": True, "timestamp": stamp}),
+                      ("GET", f"/submissions/{COURSE}/{ASSIGNMENT}/{USER}"):
+                          (200, {"success": True, "submissions": [{"student_id": USER, "timestamp": stamp}]})}
+    student = course / "student"
+    checkpoints = student / ASSIGNMENT / ".ipynb_checkpoints"
+    checkpoints.mkdir()
+    (checkpoints / f"{ASSIGNMENT}-checkpoint.ipynb").write_text("{}")
+    (student / ASSIGNMENT / "notes.txt").write_text("kept")
+    run = nbgrader(course, ngshare.url, "submit", ASSIGNMENT, cwd=student)
+    assert run.returncode == 0, run.stderr
+    posted = next(form for m, p, form in ngshare.requests if m == "POST")
+    assert sorted(f["path"] for f in json.loads(posted["files"][0])) == sorted([f"{ASSIGNMENT}.ipynb", "notes.txt"])
+    cached = list((course / "data" / "nbgrader_cache" / COURSE).glob("*"))
+    assert len(cached) == 1  # stored, listed, then cached: the Assignment List shows it submitted
+
+
 def test_submission_refused_is_an_error(course, ngshare):
     """ngshare_exchange logs 'Failed to submit.' and exits 0; the student believes it went in."""
     ngshare.routes = {("GET", f"/assignment/{COURSE}/{ASSIGNMENT}"): (200, files(f"{ASSIGNMENT}.ipynb")),
