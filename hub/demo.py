@@ -240,6 +240,12 @@ class DemoHub:
         self.stop()
 
 
+def _ignore_stop_signals() -> None:
+    """A second Ctrl-C (or kill) must not cut the clean-up short."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hub/demo.py", description=__doc__.split("\n")[0])
     parser.add_argument("--state", type=Path, default=REPO / ".make" / "hub" / "state",
@@ -260,12 +266,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"the hub exited with {hub.proc.returncode}; its log ends:\n{hub.log_tail()}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        _ignore_stop_signals()
         print("\nstopping the hub ...")
         return 0
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
+        _ignore_stop_signals()
         hub.stop()
 
 
