@@ -253,3 +253,18 @@ def test_ngshare_image_installs_exactly_the_hub_pins():
     assert pip_installs(steps) == [["-r", "/opt/ngshare/requirements-hub.txt"]]
     entry = next(rest for word, rest in steps if word == "ENTRYPOINT")
     assert "ngshare_service.py" in entry and "--loopback" not in entry
+
+
+# --- the book page ---------------------------------------------------------------------------
+def test_book_page_is_listed_and_names_real_files():
+    toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text(encoding="utf-8"))
+    part = next(p for p in toc["parts"] if p["caption"] == "For instructors")
+    assert {"file": "book/jupyterhub"} in part["chapters"]
+    assert "{doc}`jupyterhub`" in (ROOT / "book" / "instructors.md").read_text(encoding="utf-8")
+    page = (ROOT / "book" / "jupyterhub.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`((?:hub|tests|bench|dlcourse_hub)/[\w./-]+)`", page))
+    assert len(named) > 15
+    assert [p for p in sorted(named) if not (ROOT / p).exists()] == []
+    # the numbers the page and the values state are the same
+    values = load("values.yaml")["singleuser"]
+    assert f"guarantee {values['memory']['guarantee']}, limit {values['memory']['limit']}" in page
