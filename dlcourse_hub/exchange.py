@@ -88,8 +88,10 @@ class _Strict:
         except ExchangeError as exc:
             self.fail(f"ngshare accepted {what} but reading it back failed, so it was not stored: {exc}")
 
-    def _listed_paths(self, what: str, url: str, params: dict | None = None) -> set[str]:
-        body = self._read_back(what, url, {**(params or {}), "list_only": "true"})
+    def _listed_paths(self, url: str, params: dict | None = None, written: str | None = None) -> set[str]:
+        """Paths ngshare lists at ``url``; ``written`` names what was just stored there (a read-back)."""
+        query = {**(params or {}), "list_only": "true"}
+        body = self._read_back(written, url, query) if written else self.ngshare_api_get(url, query)
         return {entry["path"] for entry in body.get("files", [])}
 
 
@@ -109,7 +111,7 @@ class ExchangeReleaseAssignment(_Strict, _nge.ExchangeReleaseAssignment):
     def copy_files(self):
         super().copy_files()
         course, aid = self.coursedir.course_id, self.coursedir.assignment_id
-        listed = self._listed_paths(f"the release of {aid}", f"/assignment/{course}/{aid}")
+        listed = self._listed_paths(f"/assignment/{course}/{aid}", written=f"the release of {aid}")
         missing = sorted(_files_under(self.src_path) - listed)
         if missing:
             self.fail(f"ngshare reported {course}/{aid} released but does not list {missing}")
@@ -121,7 +123,10 @@ class ExchangeFetchAssignment(_Strict, _nge.ExchangeFetchAssignment):
     def copy_files(self):
         super().copy_files()
         course, aid = self.coursedir.course_id, self.coursedir.assignment_id
-        listed = self._listed_paths(f"the fetch of {aid}", f"/assignment/{course}/{aid}")
+        body = self.ngshare_api_get(f"/assignment/{course}/{aid}", {"list_only": "true"})
+        # hidden files (checkpoints an instructor's release may carry) are not required
+        listed = {f["path"] for f in body.get("files", []) if not any(
+            part.startswith(".") for part in Path(f["path"]).parts)}
         missing = sorted(listed - _files_under(self.dest_path))
         if missing or not listed:
             self.fail(f"fetching {course}/{aid} left {self.dest_path} without {missing or 'any file'}")
@@ -157,7 +162,7 @@ class ExchangeSubmit(_Strict, _nge.ExchangeSubmit):
         body = self._read_back(f"the submission of {aid}", f"/submissions/{course}/{aid}/{self.username}")
         if timestamp is None or timestamp not in {s["timestamp"] for s in body.get("submissions", [])}:
             self.fail(f"ngshare answered the submission of {course}/{aid} with timestamp {timestamp!r} "
-                                "but does not list it: the submission was not stored")
+                      "but does not list it: the submission was not stored")
         return timestamp
 
 
@@ -183,12 +188,12 @@ class ExchangeReleaseFeedback(_Strict, _nge.ExchangeReleaseFeedback):
     def post_feedback(self, student_id, timestamp, feedback_info):
         result = super().post_feedback(student_id, timestamp, feedback_info)
         course, aid = self.coursedir.course_id, self.coursedir.assignment_id
-        listed = self._listed_paths(f"feedback for {student_id}", f"/feedback/{course}/{aid}/{student_id}",
-                                    {"timestamp": timestamp})
+        listed = self._listed_paths(f"/feedback/{course}/{aid}/{student_id}", {"timestamp": timestamp},
+                                    written=f"feedback for {student_id}")
         missing = sorted({f"{info['notebook_id']}.html" for info in feedback_info} - listed)
         if missing:
             self.fail(f"ngshare reported feedback for {student_id} on {course}/{aid} released "
-                                f"but does not list {missing}")
+                      f"but does not list {missing}")
         return result
 
 
@@ -199,11 +204,11 @@ class ExchangeFetchFeedback(_Strict, _nge.ExchangeFetchFeedback):
         super().copy_files()
         course = self.coursedir.course_id
         for timestamp in self.timestamps:
-            listed = self._listed_paths("feedback", self.src_path, {"timestamp": timestamp})
+            listed = self._listed_paths(self.src_path, {"timestamp": timestamp})
             missing = sorted(listed - _files_under(os.path.join(self.dest_path, str(timestamp))))
             if missing:
                 self.fail(f"fetching feedback of {course}/{self.coursedir.assignment_id} "
-                                    f"({timestamp}) did not write {missing}")
+                          f"({timestamp}) did not write {missing}")
 
 
 def configure(c, ngshare_url: str | None) -> None:

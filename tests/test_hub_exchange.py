@@ -162,6 +162,20 @@ def test_release_missing_a_file_is_an_error(course, ngshare):
     assert "does not list ['data.csv']" in run.stderr
 
 
+def test_feedback_that_ngshare_did_not_store_is_an_error(course, ngshare):
+    feedback = course / "feedback" / USER / ASSIGNMENT
+    feedback.mkdir(parents=True)
+    (feedback / f"{ASSIGNMENT}.html").write_text("<html>Score: 1 / 1</html>")
+    (feedback / "timestamp.txt").write_text("2026-01-15 12:00:00.000000 UTC")
+    ngshare.routes = {("POST", f"/feedback/{COURSE}/{ASSIGNMENT}/{USER}"): (200, {"success": True}),
+                      ("GET", f"/feedback/{COURSE}/{ASSIGNMENT}/{USER}"): (200, files())}
+    plain = nbgrader(course, ngshare.url, "release_feedback", ASSIGNMENT, strict=False)
+    assert plain.returncode == 0, plain.stderr
+    strict = nbgrader(course, ngshare.url, "release_feedback", ASSIGNMENT)
+    assert strict.returncode == 1, strict.stderr
+    assert f"does not list ['{ASSIGNMENT}.html']" in strict.stderr
+
+
 # --- submit, fetch, list -----------------------------------------------------------------------
 def test_submission_that_ngshare_did_not_store_is_an_error_and_not_cached(course, ngshare):
     ngshare.routes = {("GET", f"/assignment/{COURSE}/{ASSIGNMENT}"): (200, files(f"{ASSIGNMENT}.ipynb")),
