@@ -1,16 +1,21 @@
-"""The course's ngshare exchange reports every failure: nbgrader's own commands against a fake
+"""The course's ngshare exchange reports every failure: nbgrader's exchange steps against a fake
 ngshare on loopback that fails the ways the real one does (silently storing nothing, refusing,
-not answering), with the exchange the hub configures (``hub/etc/jupyter/nbgrader_config.py``
-through ``dlcourse_hub.exchange.configure``) and, for comparison, ngshare_exchange as it ships.
+not answering), with the exchange the hub configures (``dlcourse_hub.exchange.configure``, as
+``hub/etc/jupyter/nbgrader_config.py`` does) and, for comparison, ngshare_exchange as it ships.
 
-Also ``python -m dlcourse_hub.roster``: the course set-up exits 1 unless ngshare lists everyone.
+The steps run in this process as nbgrader's apps run them (``ExchangeFactory(...).Kind(...)
+.start()``): an ``ExchangeError`` is what makes the ``nbgrader`` command exit 1; one test runs the
+real command to show that. Also ``python -m dlcourse_hub.roster``: the course set-up fails unless
+ngshare lists everyone.
 """
 
 from __future__ import annotations
 
 import base64
 import importlib.util
+import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -34,6 +39,24 @@ if importlib.util.find_spec("ngshare_exchange") is None:  # importing it needs $
 
 COURSE, ASSIGNMENT, USER = "dlcourse", "ps1", "student1"
 PREFIX = "/services/ngshare"
+
+# ngshare_exchange takes the user name from $JUPYTERHUB_USER once, when it is imported.
+_saved_user = os.environ.get("JUPYTERHUB_USER")
+os.environ["JUPYTERHUB_USER"] = USER
+try:
+    import ngshare_exchange as upstream
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange import ExchangeError, ExchangeFactory
+    from traitlets.config import Config
+
+    from dlcourse_hub import roster
+    from dlcourse_hub.exchange import configure
+finally:
+    if _saved_user is None:
+        del os.environ["JUPYTERHUB_USER"]
+    else:
+        os.environ["JUPYTERHUB_USER"] = _saved_user
 
 
 class FakeNgshare:
@@ -69,7 +92,8 @@ class FakeNgshare:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}{PREFIX}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
 
     def paths(self, method: str) -> list[str]:
         return [p for m, p, _ in self.requests if m == method]
@@ -95,20 +119,53 @@ def course(tmp_path) -> Path:
     return tmp_path
 
 
-def nbgrader(course: Path, url: str, *args: str, strict: bool = True, cwd: Path | None = None):
-    """Run ``nbgrader ARGS`` with the hub's exchange configuration (or ngshare_exchange's own)."""
-    setup = ("from dlcourse_hub.exchange import configure\nconfigure(c, URL)\n" if strict else
-             "from ngshare_exchange import configureExchange\nconfigureExchange(c, URL)\n")
-    config = course / "config"
-    config.mkdir(exist_ok=True)
-    (config / "nbgrader_config.py").write_text(
-        f"c = get_config()\nURL = {url!r}\n{setup}"
-        f"c.CourseDirectory.course_id = {COURSE!r}\nc.CourseDirectory.root = {str(course)!r}\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "DLCOURSE_NGSHARE"))}
-    env.update(JUPYTER_CONFIG_DIR=str(course / "user-config"), JUPYTER_CONFIG_PATH=str(config),
-               JUPYTER_DATA_DIR=str(course / "data"), JUPYTERHUB_USER=USER, JUPYTERHUB_API_TOKEN="t0ken")
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd or course, env=env,
-                          capture_output=True, text=True, timeout=120)
+UPSTREAM = {"exchange": upstream.Exchange, "fetch_assignment": upstream.ExchangeFetchAssignment,
+            "fetch_feedback": upstream.ExchangeFetchFeedback, "release_assignment": upstream.ExchangeReleaseAssignment,
+            "release_feedback": upstream.ExchangeReleaseFeedback, "list": upstream.ExchangeList,
+            "submit": upstream.ExchangeSubmit, "collect": upstream.ExchangeCollect}
+
+
+class Outcome:
+    """What one exchange step did: ``ok`` (the command would exit 0), the error, the log."""
+
+    def __init__(self, ok: bool, error: str, log: str) -> None:
+        self.ok, self.error, self.log = ok, error, log
+
+
+def step(kind: str, course: Path, url: str, monkeypatch, strict: bool = True, cwd: Path | None = None,
+         **config) -> Outcome:
+    """Run one exchange step (``ReleaseAssignment``, ``Submit``, ...) as nbgrader's app does.
+
+    ``strict``: the hub's exchange (``configure``); otherwise ngshare_exchange's own classes
+    (what its ``configureExchange`` selects, given the URL through configuration).
+    """
+    c = Config()
+    if strict:
+        configure(c, url)
+    else:
+        for name, cls in UPSTREAM.items():
+            setattr(c.ExchangeFactory, name, cls)
+        c.Exchange._ngshare_url = url
+    c.CourseDirectory.course_id = COURSE
+    c.CourseDirectory.root = str(course)
+    c.CourseDirectory.assignment_id = ASSIGNMENT
+    for key, value in config.items():
+        setattr(c.CourseDirectory, key, value)
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "t0ken")
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(course / "data"))
+    monkeypatch.chdir(cwd or course)
+    stream = io.StringIO()
+    log = logging.getLogger(f"exchange-test-{kind}")
+    log.handlers[:] = [logging.StreamHandler(stream)]
+    log.setLevel(logging.INFO)
+    coursedir = CourseDirectory(config=c)
+    exchange = getattr(ExchangeFactory(config=c), kind)(coursedir=coursedir, config=c, log=log,
+                                                       authenticator=Authenticator(config=c))
+    try:
+        exchange.start()
+    except ExchangeError as exc:
+        return Outcome(False, str(exc), stream.getvalue())
+    return Outcome(True, "", stream.getvalue())
 
 
 def files(*names: str) -> dict:
@@ -116,165 +173,168 @@ def files(*names: str) -> dict:
 
 
 # --- release --------------------------------------------------------------------------------
-def test_release_that_ngshare_did_not_store_is_an_error(course, ngshare):
+NOT_STORED = {("GET", f"/assignments/{COURSE}"): (200, {"success": True, "assignments": []}),
+              ("POST", f"/assignment/{COURSE}/{ASSIGNMENT}"): (200, {"success": True}),
+              ("GET", f"/assignment/{COURSE}/{ASSIGNMENT}"):
+                  (404, {"success": False, "message": "Assignment not found"})}
+
+
+def test_release_that_ngshare_did_not_store_is_an_error(course, ngshare, monkeypatch):
     """ngshare 0.6.0 under SQLAlchemy 2: the POST says success, nothing is there afterwards."""
-    ngshare.routes = {("GET", f"/assignments/{COURSE}"): (200, {"success": True, "assignments": []}),
-                      ("POST", f"/assignment/{COURSE}/{ASSIGNMENT}"): (200, {"success": True}),
-                      ("GET", f"/assignment/{COURSE}/{ASSIGNMENT}"):
-                          (404, {"success": False, "message": "Assignment not found"})}
-    plain = nbgrader(course, ngshare.url, "release_assignment", ASSIGNMENT, strict=False)
-    assert plain.returncode == 0, plain.stderr  # ngshare_exchange as shipped: a quiet "success"
-    assert "Successfully released" in plain.stderr
-    strict = nbgrader(course, ngshare.url, "release_assignment", ASSIGNMENT)
-    assert strict.returncode == 1, strict.stderr
-    assert "reading it back failed, so it was not stored" in strict.stderr
-    assert "Assignment not found" in strict.stderr
+    ngshare.routes = NOT_STORED
+    plain = step("ReleaseAssignment", course, ngshare.url, monkeypatch, strict=False)
+    assert plain.ok and "Successfully released" in plain.log  # ngshare_exchange: a quiet "success"
+    strict = step("ReleaseAssignment", course, ngshare.url, monkeypatch)
+    assert not strict.ok
+    assert "reading it back failed, so it was not stored" in strict.error
+    assert "Assignment not found" in strict.error and strict.error in strict.log
 
 
-def test_release_that_ngshare_refuses_is_an_error(course, ngshare):
+def test_release_command_exits_1_and_says_why(course, ngshare):
+    """The real ``nbgrader release_assignment``, configured by the file users' servers read
+    (``hub/etc/jupyter/nbgrader_config.py``: the strict exchange, ngshare's address from
+    ``DLCOURSE_NGSHARE_URL``), with the course's id and root from the working folder."""
+    ngshare.routes = NOT_STORED
+    config = course / "config"
+    config.mkdir()
+    shutil.copy(ROOT / "hub" / "etc" / "jupyter" / "nbgrader_config.py", config)
+    (course / "nbgrader_config.py").write_text(
+        f"c = get_config()\nc.CourseDirectory.course_id = {COURSE!r}\nc.CourseDirectory.root = {str(course)!r}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER")}
+    env.update(JUPYTER_CONFIG_DIR=str(course / "user-config"), JUPYTER_CONFIG_PATH=str(config),
+               DLCOURSE_NGSHARE_URL=ngshare.url, JUPYTERHUB_USER=USER, JUPYTERHUB_API_TOKEN="t0ken")
+    run = subprocess.run([sys.executable, "-m", "nbgrader", "release_assignment", ASSIGNMENT], cwd=course,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1, run.stderr
+    assert "reading it back failed, so it was not stored" in run.stderr
+
+
+def test_release_that_ngshare_refuses_is_an_error(course, ngshare, monkeypatch):
     """A course that ngshare does not know: ngshare_exchange logs it and releases nothing."""
     ngshare.routes = {("GET", f"/assignments/{COURSE}"): (404, {"success": False, "message": "Course not found"})}
-    plain = nbgrader(course, ngshare.url, "release_assignment", ASSIGNMENT, strict=False)
-    assert plain.returncode == 0, plain.stderr
-    strict = nbgrader(course, ngshare.url, "release_assignment", ASSIGNMENT)
-    assert strict.returncode == 1
-    assert f"ngshare refused GET /assignments/{COURSE} (HTTP 404): Course not found" in strict.stderr
+    assert step("ReleaseAssignment", course, ngshare.url, monkeypatch, strict=False).ok
+    strict = step("ReleaseAssignment", course, ngshare.url, monkeypatch)
+    assert not strict.ok
+    assert strict.error == f"ngshare refused GET /assignments/{COURSE} (HTTP 404): Course not found"
     assert ngshare.paths("POST") == []
 
 
-def test_release_stored_and_listed_succeeds(course, ngshare):
+def test_release_stored_and_listed_succeeds(course, ngshare, monkeypatch):
     ngshare.routes = {("GET", f"/assignments/{COURSE}"): (200, {"success": True, "assignments": []}),
                       ("POST", f"/assignment/{COURSE}/{ASSIGNMENT}"): (200, {"success": True}),
                       ("GET", f"/assignment/{COURSE}/{ASSIGNMENT}"): (200, files(f"{ASSIGNMENT}.ipynb"))}
-    run = nbgrader(course, ngshare.url, "release_assignment", ASSIGNMENT)
-    assert run.returncode == 0, run.stderr
+    run = step("ReleaseAssignment", course, ngshare.url, monkeypatch)
+    assert run.ok, run.error
     posted = next(form for m, p, form in ngshare.requests if m == "POST")
     assert [f["path"] for f in json.loads(posted["files"][0])] == [f"{ASSIGNMENT}.ipynb"]
 
 
-def test_release_missing_a_file_is_an_error(course, ngshare):
+def test_release_missing_a_file_is_an_error(course, ngshare, monkeypatch):
     (course / "release" / ASSIGNMENT / "data.csv").write_text("x\n1\n")
     ngshare.routes = {("GET", f"/assignments/{COURSE}"): (200, {"success": True, "assignments": []}),
                       ("POST", f"/assignment/{COURSE}/{ASSIGNMENT}"): (200, {"success": True}),
                       ("GET", f"/assignment/{COURSE}/{ASSIGNMENT}"): (200, files(f"{ASSIGNMENT}.ipynb"))}
-    run = nbgrader(course, ngshare.url, "release_assignment", ASSIGNMENT)
-    assert run.returncode == 1
-    assert "does not list ['data.csv']" in run.stderr
+    run = step("ReleaseAssignment", course, ngshare.url, monkeypatch)
+    assert not run.ok and "does not list ['data.csv']" in run.error
 
 
-def test_feedback_that_ngshare_did_not_store_is_an_error(course, ngshare):
+def test_feedback_that_ngshare_did_not_store_is_an_error(course, ngshare, monkeypatch):
     feedback = course / "feedback" / USER / ASSIGNMENT
     feedback.mkdir(parents=True)
     (feedback / f"{ASSIGNMENT}.html").write_text("<html>Score: 1 / 1</html>")
     (feedback / "timestamp.txt").write_text("2026-01-15 12:00:00.000000 UTC")
     ngshare.routes = {("POST", f"/feedback/{COURSE}/{ASSIGNMENT}/{USER}"): (200, {"success": True}),
                       ("GET", f"/feedback/{COURSE}/{ASSIGNMENT}/{USER}"): (200, files())}
-    plain = nbgrader(course, ngshare.url, "release_feedback", ASSIGNMENT, strict=False)
-    assert plain.returncode == 0, plain.stderr
-    strict = nbgrader(course, ngshare.url, "release_feedback", ASSIGNMENT)
-    assert strict.returncode == 1, strict.stderr
-    assert f"does not list ['{ASSIGNMENT}.html']" in strict.stderr
+    assert step("ReleaseFeedback", course, ngshare.url, monkeypatch, strict=False).ok
+    strict = step("ReleaseFeedback", course, ngshare.url, monkeypatch)
+    assert not strict.ok and f"does not list ['{ASSIGNMENT}.html']" in strict.error
 
 
 # --- submit, fetch, list -----------------------------------------------------------------------
-def test_submission_that_ngshare_did_not_store_is_an_error_and_not_cached(course, ngshare):
+STAMP = "2026-01-15 12:00:00.000000 UTC"
+
+
+def test_submission_that_ngshare_did_not_store_is_an_error_and_not_cached(course, ngshare, monkeypatch):
     ngshare.routes = {("GET", f"/assignment/{COURSE}/{ASSIGNMENT}"): (200, files(f"{ASSIGNMENT}.ipynb")),
-                      ("POST", f"/submission/{COURSE}/{ASSIGNMENT}"):
-                          (200, {"success": True, "timestamp": "2026-01-15 12:00:00.000000 UTC"}),
+                      ("POST", f"/submission/{COURSE}/{ASSIGNMENT}"): (200, {"success": True, "timestamp": STAMP}),
                       ("GET", f"/submissions/{COURSE}/{ASSIGNMENT}/{USER}"): (200, {"success": True, "submissions": []})}
     student = course / "student"
-    plain = nbgrader(course, ngshare.url, "submit", ASSIGNMENT, strict=False, cwd=student)
-    assert plain.returncode == 0, plain.stderr
+    assert step("Submit", course, ngshare.url, monkeypatch, strict=False, cwd=student).ok
     cache = course / "data" / "nbgrader_cache" / COURSE
     assert len(list(cache.glob("*"))) == 1  # ngshare_exchange cached it: the list says "submitted"
-    for entry in cache.glob("*"):
-        shutil.rmtree(entry)
-    strict = nbgrader(course, ngshare.url, "submit", ASSIGNMENT, cwd=student)
-    assert strict.returncode == 1, strict.stderr
-    assert "does not list it: the submission was not stored" in strict.stderr
-    assert list(cache.glob("*")) == []
+    shutil.rmtree(cache)
+    strict = step("Submit", course, ngshare.url, monkeypatch, cwd=student)
+    assert not strict.ok and "does not list it: the submission was not stored" in strict.error
+    assert not cache.exists() or list(cache.glob("*")) == []
 
 
-def test_submission_leaves_out_checkpoints(course, ngshare):
-    stamp = "2026-01-15 12:00:00.000000 UTC"
+def test_submission_leaves_out_checkpoints(course, ngshare, monkeypatch):
     ngshare.routes = {("GET", f"/assignment/{COURSE}/{ASSIGNMENT}"): (200, files(f"{ASSIGNMENT}.ipynb")),
-                      ("POST", f"/submission/{COURSE}/{ASSIGNMENT}"): (200, {"success": True, "timestamp": stamp}),
+                      ("POST", f"/submission/{COURSE}/{ASSIGNMENT}"): (200, {"success": True, "timestamp": STAMP}),
                       ("GET", f"/submissions/{COURSE}/{ASSIGNMENT}/{USER}"):
-                          (200, {"success": True, "submissions": [{"student_id": USER, "timestamp": stamp}]})}
+                          (200, {"success": True, "submissions": [{"student_id": USER, "timestamp": STAMP}]})}
     student = course / "student"
     checkpoints = student / ASSIGNMENT / ".ipynb_checkpoints"
     checkpoints.mkdir()
     (checkpoints / f"{ASSIGNMENT}-checkpoint.ipynb").write_text("{}")
     (student / ASSIGNMENT / "notes.txt").write_text("kept")
-    run = nbgrader(course, ngshare.url, "submit", ASSIGNMENT, cwd=student)
-    assert run.returncode == 0, run.stderr
+    run = step("Submit", course, ngshare.url, monkeypatch, cwd=student)
+    assert run.ok, run.error
     posted = next(form for m, p, form in ngshare.requests if m == "POST")
     assert sorted(f["path"] for f in json.loads(posted["files"][0])) == sorted([f"{ASSIGNMENT}.ipynb", "notes.txt"])
     cached = list((course / "data" / "nbgrader_cache" / COURSE).glob("*"))
     assert len(cached) == 1  # stored, listed, then cached: the Assignment List shows it submitted
 
 
-def test_submission_refused_is_an_error(course, ngshare):
+def test_submission_refused_is_an_error(course, ngshare, monkeypatch):
     """ngshare_exchange logs 'Failed to submit.' and exits 0; the student believes it went in."""
     ngshare.routes = {("GET", f"/assignment/{COURSE}/{ASSIGNMENT}"): (200, files(f"{ASSIGNMENT}.ipynb")),
                       ("POST", f"/submission/{COURSE}/{ASSIGNMENT}"):
                           (403, {"success": False, "message": "Permission denied"})}
     student = course / "student"
-    plain = nbgrader(course, ngshare.url, "submit", ASSIGNMENT, strict=False, cwd=student)
-    assert plain.returncode == 0 and "Failed to submit" in plain.stderr
-    strict = nbgrader(course, ngshare.url, "submit", ASSIGNMENT, cwd=student)
-    assert strict.returncode == 1
-    assert f"ngshare refused POST /submission/{COURSE}/{ASSIGNMENT} (HTTP 403): Permission denied" in strict.stderr
+    plain = step("Submit", course, ngshare.url, monkeypatch, strict=False, cwd=student)
+    assert plain.ok and "Failed to submit" in plain.log
+    strict = step("Submit", course, ngshare.url, monkeypatch, cwd=student)
+    assert not strict.ok
+    assert strict.error == f"ngshare refused POST /submission/{COURSE}/{ASSIGNMENT} (HTTP 403): Permission denied"
 
 
-def test_fetch_with_ngshare_down_is_an_error(course):
+def test_fetch_with_ngshare_down_is_an_error(course, monkeypatch):
     down = FakeNgshare()  # bound, never served, then closed: nothing listens on its port
     url = down.url
     down.server.server_close()
     work = course / "fresh"
     work.mkdir()
-    plain = nbgrader(course, url, "fetch_assignment", ASSIGNMENT, strict=False, cwd=work)
-    assert plain.returncode == 0, plain.stderr  # "Failed to fetch assignment." and exit 0
-    strict = nbgrader(course, url, "fetch_assignment", ASSIGNMENT, cwd=work)
-    assert strict.returncode == 1
-    assert "ngshare did not answer GET" in strict.stderr
+    plain = step("FetchAssignment", course, url, monkeypatch, strict=False, cwd=work)
+    assert plain.ok and "Failed to fetch assignment" in plain.log
+    strict = step("FetchAssignment", course, url, monkeypatch, cwd=work)
+    assert not strict.ok and strict.error.startswith(f"ngshare did not answer GET /assignment/{COURSE}/{ASSIGNMENT}")
 
 
-def test_fetch_writes_every_listed_file(course, ngshare):
+def test_fetch_writes_every_listed_file(course, ngshare, monkeypatch):
     content = base64.b64encode(b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}').decode()
     ngshare.routes = {("GET", f"/assignment/{COURSE}/{ASSIGNMENT}"):
                       (200, {"success": True, "files": [{"path": f"{ASSIGNMENT}.ipynb", "content": content,
                                                          "checksum": "0", "size": 1}]})}
     work = course / "fresh"
     work.mkdir()
-    run = nbgrader(course, ngshare.url, "fetch_assignment", ASSIGNMENT, cwd=work)
-    assert run.returncode == 0, run.stderr
+    run = step("FetchAssignment", course, ngshare.url, monkeypatch, cwd=work)
+    assert run.ok, run.error
     assert (work / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()
 
 
-def test_list_refused_is_an_error(course, ngshare):
+def test_list_refused_is_an_error(course, ngshare, monkeypatch):
     ngshare.routes = {("GET", "/courses"): (200, "<html>403 Forbidden</html>")}
-    run = nbgrader(course, ngshare.url, "list", "--course", "*")
-    assert run.returncode == 1
-    assert "answer is not JSON: <html>403 Forbidden</html>" in run.stderr
-
-
-def test_hub_configuration_uses_the_strict_exchange(tmp_path):
-    """The file users' servers read selects dlcourse_hub's classes and ngshare's address."""
-    env = dict(os.environ, DLCOURSE_NGSHARE_URL="http://127.0.0.1:1/services/ngshare", JUPYTERHUB_USER=USER)
-    code = ("from traitlets.config.loader import PyFileConfigLoader\n"
-            f"c = PyFileConfigLoader('nbgrader_config.py', path={str(ROOT / 'hub' / 'etc' / 'jupyter')!r}).load_config()\n"
-            "print(c.ExchangeFactory.submit.__module__, c.Exchange._ngshare_url, c.CourseDirectory.course_id)")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path)
-    assert out.stdout.split() == ["dlcourse_hub.exchange", "http://127.0.0.1:1/services/ngshare", "*"], out.stderr
+    run = step("List", course, ngshare.url, monkeypatch, course_id="*", assignment_id="*")
+    assert not run.ok
+    assert run.error == "ngshare refused GET /courses (HTTP 200): answer is not JSON: <html>403 Forbidden</html>"
 
 
 # --- the course set-up ---------------------------------------------------------------------------
-def roster(csv_path: Path, url: str):
-    env = dict(os.environ, JUPYTERHUB_API_TOKEN="t0ken")
-    return subprocess.run([sys.executable, "-m", "dlcourse_hub.roster", "--course", COURSE, "--instructor",
-                           "instructor", "--students", str(csv_path), "--url", url],
-                          env=env, capture_output=True, text=True, timeout=60)
+def enrol(csv_path: Path, url: str, monkeypatch, capsys) -> tuple[int, str]:
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "t0ken")
+    code = roster.main(["--course", COURSE, "--instructor", "instructor", "--students", str(csv_path), "--url", url])
+    return code, capsys.readouterr().err
 
 
 @pytest.fixture
@@ -291,36 +351,46 @@ def _enrol_routes(listed: list[str], status: list[dict]) -> dict:
             ("GET", f"/students/{COURSE}"): (200, {"success": True, "students": [{"username": s} for s in listed]})}
 
 
-def test_roster_enrols_and_checks(roster_csv, ngshare):
-    ok = [{"username": "student1", "success": True}, {"username": "student2", "success": True}]
-    ngshare.routes = _enrol_routes(["student1", "student2"], ok)
-    run = roster(roster_csv, ngshare.url)
-    assert run.returncode == 0, run.stderr
+OK = [{"username": "student1", "success": True}, {"username": "student2", "success": True}]
+
+
+def test_roster_enrols_and_checks(roster_csv, ngshare, monkeypatch, capsys):
+    ngshare.routes = _enrol_routes(["student1", "student2"], OK)
+    code, err = enrol(roster_csv, ngshare.url, monkeypatch, capsys)
+    assert code == 0, err
     posted = next(form for m, p, form in ngshare.requests if p.endswith(f"/students/{COURSE}") and m == "POST")
     assert [s["username"] for s in json.loads(posted["students"][0])] == ["student1", "student2"]
 
 
-def test_roster_student_refused_is_an_error(roster_csv, ngshare):
+def test_roster_course_that_exists_is_kept(roster_csv, ngshare, monkeypatch, capsys):
+    ngshare.routes = {**_enrol_routes(["student1", "student2"], OK),
+                      ("POST", f"/course/{COURSE}"): (409, {"success": False, "message": "Course already exists"})}
+    assert enrol(roster_csv, ngshare.url, monkeypatch, capsys)[0] == 0
+
+
+def test_roster_student_refused_is_an_error(roster_csv, ngshare, monkeypatch, capsys):
     status = [{"username": "student1", "success": True},
               {"username": "student2", "success": False, "message": "Cannot add instructor as student"}]
     ngshare.routes = _enrol_routes(["student1"], status)
-    run = roster(roster_csv, ngshare.url)
-    assert run.returncode == 1
-    assert "did not enrol student2 (Cannot add instructor as student)" in run.stderr
+    code, err = enrol(roster_csv, ngshare.url, monkeypatch, capsys)
+    assert code == 1 and "did not enrol student2 (Cannot add instructor as student)" in err
 
 
-def test_roster_student_not_listed_is_an_error(roster_csv, ngshare):
-    ok = [{"username": "student1", "success": True}, {"username": "student2", "success": True}]
-    ngshare.routes = _enrol_routes(["student1"], ok)  # accepted, but not stored
-    run = roster(roster_csv, ngshare.url)
-    assert run.returncode == 1
-    assert "does not list ['student2'] as students" in run.stderr
+def test_roster_student_not_listed_is_an_error(roster_csv, ngshare, monkeypatch, capsys):
+    ngshare.routes = _enrol_routes(["student1"], OK)  # accepted, but not stored
+    code, err = enrol(roster_csv, ngshare.url, monkeypatch, capsys)
+    assert code == 1 and "does not list ['student2'] as students" in err
 
 
-def test_roster_rejects_a_bad_csv(tmp_path, ngshare):
+def test_roster_not_an_admin_is_an_error(roster_csv, ngshare, monkeypatch, capsys):
+    ngshare.routes = {("POST", f"/course/{COURSE}"): (403, {"success": False, "message": "Permission denied"})}
+    code, err = enrol(roster_csv, ngshare.url, monkeypatch, capsys)
+    assert code == 1 and f"ngshare refused POST /course/{COURSE} (HTTP 403): Permission denied" in err
+
+
+def test_roster_rejects_a_bad_csv(tmp_path, ngshare, monkeypatch, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("id,name\nstudent1,A\n")
-    run = roster(bad, ngshare.url)
-    assert run.returncode == 1
-    assert "lacks ['student_id', 'first_name', 'last_name', 'email']" in run.stderr
+    code, err = enrol(bad, ngshare.url, monkeypatch, capsys)
+    assert code == 1 and "lacks ['student_id', 'first_name', 'last_name', 'email']" in err
     assert ngshare.requests == []
