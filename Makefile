@@ -23,7 +23,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Tools that the course's Python packages call by name (nbgrader runs `alembic`) come from the venv.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help setup assets downloads book book-fast test test-fast lint lab clean release collect autograde feedback grades withheld bench
+.PHONY: help setup assets downloads book book-fast test test-fast lint lab clean release collect autograde feedback grades withheld bench hub hub-setup
 
 help:
 	@echo "make book        build the website into _build/html (strict; executes every chapter)"
@@ -38,6 +38,8 @@ help:
 	@echo "make feedback A=ps1                  HTML feedback per student"
 	@echo "make grades                          the gradebook as CSV"
 	@echo "make withheld [A=ps1 RELEASE=id]     scores withheld for review; release one"
+	@echo "make hub [PORT=8000]  a demonstration JupyterHub on loopback: an instructor, two students"
+	@echo "make hub-setup   install what the hub needs (JupyterHub, ngshare, the proxy); make hub does it"
 	@echo "make clean       remove build outputs"
 
 # --- set-up: the virtual environment, reinstalled only when the pins change ---------------
@@ -134,6 +136,30 @@ grades: $(STAMP)/installed
 # `make withheld A=ps1 RELEASE=student_id` (add USE_RECHECK=1 to keep the trusted re-check's score).
 withheld: $(STAMP)/installed
 	$(PY) -m dlcourse.grading withheld $(if $(A),-a "$(A)") $(if $(RELEASE),--release "$(RELEASE)") $(if $(USE_RECHECK),--use-recheck)
+
+# --- the course on JupyterHub (book/jupyterhub.md) -------------------------------------------
+# The hub and ngshare get an environment of their own (ngshare 0.6.0 needs SQLAlchemy 1.4, see
+# hub/requirements-hub.txt); users' servers run the course environment plus
+# hub/requirements-user.txt, added with requirements.txt as constraints; the proxy comes from npm.
+HUB_DIR := $(STAMP)/hub
+HUB_NPM := configurable-http-proxy@5.3.0
+PORT    ?= 8000
+
+hub-setup: $(HUB_DIR)/installed
+
+$(HUB_DIR)/installed: hub/requirements-hub.txt hub/requirements-user.txt $(STAMP)/installed
+	@command -v node >/dev/null 2>&1 || { echo "hub-setup: node is missing (apt-get install nodejs npm): it runs configurable-http-proxy"; exit 1; }
+	rm -rf $(HUB_DIR)/venv && $(PYTHON) -m venv $(HUB_DIR)/venv
+	$(HUB_DIR)/venv/bin/python -m pip install --quiet --upgrade pip
+	$(HUB_DIR)/venv/bin/python -m pip install --quiet -r hub/requirements-hub.txt
+	$(HUB_DIR)/venv/bin/python -m pip check
+	$(PY) -m pip install --quiet -c requirements.txt -r hub/requirements-user.txt
+	$(PY) -m pip check
+	npm install --prefix $(HUB_DIR)/npm --no-audit --no-fund --silent $(HUB_NPM)
+	@touch $@
+
+hub: setup hub-setup
+	$(PY) hub/demo.py --port $(PORT)
 
 clean:
 	rm -rf _build $(VENDOR) book/downloads

@@ -14,14 +14,26 @@ Every chapter of the book imports what it reuses from here. The package is five 
 * **exercise self-checks**: :mod:`~dlcourse.exercises` (one module per chapter, one harness);
 * **grading**: :mod:`~dlcourse.grading`, the nbgrader workflow of the course with its
   :mod:`~dlcourse.grading.sandbox` and :mod:`~dlcourse.grading.cheats` subpackages
-  (``python -m dlcourse.grading``).
+  (``python -m dlcourse.grading``), and :mod:`~dlcourse.hub`, the strict ngshare exchange of the
+  course on JupyterHub (``hub/`` holds the deployment).
 
 Shared by all: :mod:`~dlcourse.device` (``get_device``, ``seed_everything``) and
 :mod:`~dlcourse.validate` (the argument checks and their one contract).
 """
 
-from .device import available_devices, get_device, seed_everything
-
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "available_devices", "get_device", "seed_everything"]
+
+_DEVICE_NAMES = ("available_devices", "get_device", "seed_everything")
+
+
+def __getattr__(name: str):
+    """``dlcourse.get_device`` and friends, imported on first use: ``import dlcourse`` stays light
+    (no torch) for the parts that do not compute, such as the JupyterHub exchange in every
+    student's server and the grading sandbox's kernel launcher."""
+    if name in _DEVICE_NAMES:
+        from . import device
+
+        return getattr(device, name)
+    raise AttributeError(f"module 'dlcourse' has no attribute {name!r}")

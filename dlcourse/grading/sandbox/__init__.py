@@ -153,7 +153,3 @@ def _cli(argv: list[str]) -> int:
         file=sys.stderr,
     )
     return 2
-
-
-if __name__ == "__main__":
-    sys.exit(_cli(sys.argv[1:]))
