@@ -334,6 +334,8 @@ def test_ch2_schedule_against_expectation(chapter_results):
     assert s["cosine"]["val_loss"] > s["constant"]["val_loss"]  # cosine does not help here
     assert round(s["cosine"]["val_loss"], 2) == 0.14 and round(s["constant"]["val_loss"], 2) == 0.10
     assert abs(s["cosine"]["test_acc"] - s["constant"]["test_acc"]) < 0.01  # "within one point"
+    curve = s["constant"]["curve"]
+    assert curve[-1] < curve[-2] < curve[-3]  # "its loss is still falling at the constant rate"
 
 
 def test_ch2_batch_size(chapter_results):
@@ -363,6 +365,7 @@ def test_ch2_saddle_escape(chapter_results):
     full = r["saddle_full_batch"]
     assert math.isinf(full["0"]["escape"])  # exactly zero noise on the stable line: never
     assert [full[k]["escape"] for k in ("0.0001", "1e-08", "1e-12")] == [91, 188, 284]
+    assert full["0.01"]["escape"] == 43 == medians[-1] + 1  # "one step after the median of B = 63"
     assert round(full["0.0001"]["estimate"]) == 89
 
 
@@ -629,3 +632,15 @@ def test_ch3_checks_reject_wrong_attempts(capsys):
         assert check(lambda *a: None) is False
     assert ch3.check_dead_fraction(lambda Z: "half") is False
     assert "not implemented yet" in capsys.readouterr().out
+
+
+def test_exercise_labels_are_unique_in_chapters_1_3():
+    """Every exercise label once (sphinx-exercise warns about a repeated one, and the strict build
+    fails), each with exactly one solution, folded."""
+    for stem in (CH1, CH2, CH3):
+        nb = json.loads((ROOT / "chapters" / f"{stem}.ipynb").read_text(encoding="utf-8"))
+        text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+        labels = re.findall(r":label: (ch\d-ex\d+)", text)
+        assert len(labels) == len(set(labels)), (stem, labels)
+        solved = re.findall(r"\{solution(?:-start)?\} (ch\d-ex\d+)", text)
+        assert sorted(solved) == sorted(labels), stem
