@@ -49,8 +49,9 @@ def test_ch1_parallel_hardware(chapter_results):
     P = 784 * 1000 + 1000 + 1000 * 1000 + 1000 + 1000 * 10 + 10
     assert r["params_784_1000_1000_10"] == P and 1.7e6 < P < 2e6  # "close to two million"
     assert r["loop_over_matrix_time"] > 2  # "more than twice as fast", on one thread: batching
-    threads = r["threads"]  # "a speed-up from k threads can be at most about k" (timing noise: 25%)
-    assert 0 < threads["speedup"] <= 1.25 * threads["count"]
+    if r["device"] == "cpu":  # the thread timing is a CPU measurement (a GPU run skips it)
+        threads = r["threads"]  # "a speed-up from k threads can be at most about k" (noise: 25%)
+        assert 0 < threads["speedup"] <= 1.25 * threads["count"]
 
 
 def test_ch1_one_step_by_hand(chapter_results):
