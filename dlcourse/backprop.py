@@ -272,12 +272,14 @@ def gradient_check(
     .. math::
         g^{\text{num}} = \frac{\mathcal L(\theta + \epsilon) - \mathcal L(\theta - \epsilon)}
                               {2 \epsilon}, \qquad
-        \nu = \frac{u\, |\mathcal L|}{\epsilon}, \qquad
+        \nu = \frac{2u\, |\mathcal L|}{\epsilon}, \qquad
         r = \frac{|g - g^{\text{num}}|}{\max(|g| + |g^{\text{num}}|,\ 10\,\nu / \text{tol})}
 
-    and the check passes when the largest :math:`r` is at most ``tol``. Here :math:`u \approx
-    2.2 \times 10^{-16}` is float64's rounding unit and :math:`\nu` the rounding noise of the
-    difference quotient: an entry whose gradient is too small to be measured relatively (a dead
+    and the check passes when the largest :math:`r` is at most ``tol``. Here :math:`u = 2^{-53}
+    \approx 1.1 \times 10^{-16}` is float64's unit roundoff (the largest relative error of one
+    rounding), :math:`2u = 2^{-52} \approx 2.2 \times 10^{-16}` its machine epsilon
+    (``torch.finfo(torch.float64).eps``, the gap between 1 and the next float), and :math:`\nu` the
+    rounding noise of the difference quotient: an entry whose gradient is too small to be measured relatively (a dead
     ReLU's exact zero, or :math:`10^{-4}` beside a loss of 10) passes when its error is within
     ten times that noise, and fails otherwise. Every other entry is judged relatively.
 
@@ -320,7 +322,7 @@ def gradient_check(
     def loss() -> float:
         return ((check.forward(X64) - Y64) ** 2).mean().item()
 
-    noise = torch.finfo(f64).eps * abs(loss()) / eps  # rounding noise of the quotient
+    noise = torch.finfo(f64).eps * abs(loss()) / eps  # 2u |L| / eps: rounding noise of the quotient
     floor = max(10 * noise / tol, 1e-300)
 
     worst = GradientCheck(-1.0, "", False, {}, tol=tol)

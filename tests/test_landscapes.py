@@ -164,3 +164,62 @@ def test_saddle_gradient_matches_autograd():
     means = off.mean(0).numpy()[None, None, :]
     step = ls.saddle_descent(means, 1.0, (0.3, -0.4))[0, 1]
     np.testing.assert_allclose(step, [0.3, -0.4] - w.grad.numpy(), atol=1e-15)
+
+
+@pytest.mark.parametrize("lr", [0.02, 0.1, 0.3])
+@pytest.mark.parametrize("y0", [1e-12, 1e-4, 0.1])
+def test_exact_descent_off_the_stable_line_escapes_after_the_estimated_steps(lr, y0):
+    """Gradient descent started y0 off the stable direction grows |y| by (1 + lr) per step:
+    escape_estimate undershoots only by the slow last stretch (continuous time: 0.144 / lr)."""
+    measured = ls.escape_steps(ls.saddle_sgd(ls.SADDLE_EXAMPLES, lr, 3000, 1, start=(1.5, y0)))[0]
+    estimate = ls.escape_estimate(y0, lr)
+    assert estimate == pytest.approx(math.log(0.5 / y0) / math.log1p(lr), rel=1e-12)
+    assert 0.0 <= measured - estimate <= 0.2 / lr + 1.0
+    assert ls.escape_estimate(0.0, lr) == math.inf
+    with pytest.raises(ValueError, match="lr"):
+        ls.escape_estimate(y0, 0.0)
+
+
+def test_escape_time_grows_with_the_batch_size_and_every_batch_escapes():
+    esc = ls.saddle_sweep([1, 4, 16, 63], 0.1, 300, 200)
+    assert np.isfinite(esc).all()  # B = 63: every one of 200 runs leaves within 300 steps
+    medians = [ls.escape_quantiles(e, [0.5])[0] for e in esc]
+    assert medians == sorted(medians) and medians[-1] > medians[0] + 10
+    # the sweep is saddle_sgd run by run, from the given start
+    np.testing.assert_array_equal(esc[2], ls.escape_steps(ls.saddle_sgd(16, 0.1, 300, 200)))
+    full = ls.saddle_sweep([ls.SADDLE_EXAMPLES], 0.1, 300, 3, y0=1e-4)[0]
+    assert full.tolist() == [91.0, 91.0, 91.0]  # the exact mean: every run the same
+    assert np.isinf(ls.saddle_sweep([ls.SADDLE_EXAMPLES], 0.1, 300, 2)).all()
+
+
+def test_escape_quantiles_are_numpys_for_finite_steps_and_inf_beyond():
+    x = np.array([5.0, 1.0, 9.0, 4.0, 4.0, 30.0])
+    qs = [0.0, 0.1, 0.25, 0.5, 0.9, 1.0]
+    np.testing.assert_array_equal(ls.escape_quantiles(x, qs), np.quantile(x, qs))
+    with_never = np.array([2.0, np.inf, 6.0, np.inf, np.inf])
+    assert ls.escape_quantiles(with_never, [0.25, 0.5, 1.0]).tolist() == [6.0, np.inf, np.inf]
+    with pytest.raises(ValueError, match="qs"):
+        ls.escape_quantiles(x, [1.5])
+
+
+def test_momentum_matrix_has_the_rates_trace_and_determinant_and_the_stability_edge():
+    """iteration_rate is the spectral radius of momentum_matrix, and the heavy ball converges
+    exactly where lr * h < 2 (1 + beta) (h_max = 1 here), as the chapter derives."""
+    kappa = 50.0
+    lrs, betas = np.linspace(0.05, 4.0, 41), np.linspace(0.0, 0.95, 20)
+    for lr in lrs:
+        for beta in betas:
+            radius = max(
+                np.abs(np.linalg.eigvals(ls.momentum_matrix(lr, beta, h))).max() for h in (1 / kappa, 1)
+            )
+            rate = ls.iteration_rate(lr, beta, kappa)
+            assert rate == pytest.approx(radius, rel=1e-7, abs=1e-12)
+            if abs(lr - 2 * (1 + beta)) > 1e-9:
+                assert (rate < 1) == (lr < 2 * (1 + beta)), (lr, beta, rate)
+    # Polyak's optimum: a repeated real root at both ends of the spectrum, complex roots inside
+    alpha, beta, rate = ls.optimal_momentum(kappa)
+    for h, sign in ((1 / kappa, 0), (1.0, 0), (0.3, -1)):
+        trace = 1 + beta - alpha * h
+        disc = trace**2 - 4 * beta
+        assert (abs(disc) < 1e-12) if sign == 0 else disc < 0
+    assert ls.iteration_rate(alpha, beta, kappa) == pytest.approx(rate, rel=1e-6)

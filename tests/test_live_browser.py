@@ -21,7 +21,6 @@ import pytest
 from conftest import ROOT, jupyter_book_build
 
 from dlcourse import landscapes as ls
-from dlcourse.widgets.frame import nice_bound
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -152,18 +151,17 @@ def expected_numbers(kind: str, p: dict) -> dict:
             "ridge_zeros": int(ls.count_zeros(ls.ridge_path(X, y, [p["lam"]])[0])),
         }
     if kind == "saddle":
-        traj = ls.saddle_sgd(p["batch_size"], p["lr"], p["steps"], p["runs"])
-        esc = ls.escape_steps(traj)
-        full = ls.escape_steps(ls.saddle_sgd(64, p["lr"], p["steps"], 1))
-        out = {
-            "batch_size": p["batch_size"],
-            "escaped": int(np.isfinite(esc).sum()),
-            "runs": p["runs"],
-            "top": nice_bound(p["steps"], 300),
-            "full_escaped": int(np.isfinite(full).sum()),
-        }
-        if np.isfinite(esc).any():
-            out["mean_escape"] = float(esc[np.isfinite(esc)].mean())
+        start = (1.5, p["y0"])
+        esc = ls.escape_steps(ls.saddle_sgd(p["batch_size"], p["lr"], p["steps"], p["runs"], start))
+        full = ls.escape_steps(ls.saddle_sgd(ls.SADDLE_EXAMPLES, p["lr"], p["steps"], 1, start))[0]
+        median = ls.escape_quantiles(esc, [0.5])[0]
+        out = {"batch_size": p["batch_size"], "escaped": int(np.isfinite(esc).sum()), "runs": p["runs"]}
+        if np.isfinite(median):
+            out["median"] = float(median)
+        if np.isfinite(full):
+            out["full_escape"] = float(full)
+        if p["y0"] != 0.0:
+            out["gd_estimate"] = ls.escape_estimate(p["y0"], p["lr"])
         return out
     raise AssertionError(f"unknown widget {kind!r}")
 
@@ -246,7 +244,10 @@ def exercise_page(browser, url: str) -> dict:
             else:
                 lo, hi, step = control["min"], control["max"], control["step"]
                 grid = [lo + round((hi - lo) * f / step) * step for f in np.linspace(0, 1, 7)]
-                targets = [round(g, 10) for g in grid if abs(g - control["value"]) > step / 2]
+                # each position once: a slider with fewer positions than the grid repeats some
+                targets = list(
+                    dict.fromkeys(round(g, 10) for g in grid if abs(g - control["value"]) > step / 2)
+                )
             for target in targets:
                 r = page.evaluate(MOVE, [index, name, target, False])
                 for k in ("script", "layout", "frame"):

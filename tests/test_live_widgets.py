@@ -166,34 +166,48 @@ def test_xorshift_and_offsets_equal_python_bit_for_bit():
     assert as_array(got[5]).tolist() == ls.saddle_offsets(8, 5).ravel().tolist()
 
 
-@pytest.mark.parametrize("batch_size", [1, 2, 4, 8, 16, 32, 64])
+@pytest.mark.parametrize("batch_size", [1, 2, 4, 8, 16, 32, 48, 63, 64])
 def test_saddle_compute_equals_python(batch_size):
     calls, expected = [], []
-    for lr, steps, runs in ((0.01, 10, 1), (0.1, 150, 20), (0.3, 300, 30), (0.17, 45, 7)):
+    settings = ((0.02, 20, 1, 0.0), (0.1, 150, 20, 1e-12), (0.3, 400, 30, 1e-4), (0.17, 45, 7, 1e-2))
+    for lr, steps, runs, y0 in settings:
         means = ls.saddle_batch_means(batch_size, steps, runs)
-        traj = ls.saddle_descent(means, lr)
+        traj = ls.saddle_descent(means, lr, (1.5, y0))
         esc = ls.escape_steps(traj)
-        edges = np.linspace(0.0, nice_bound(steps, 300), 26)
-        hist = np.histogram(esc[np.isfinite(esc)], bins=edges)[0]
         calls += [
             ("saddleBatchMeans", [batch_size, steps, runs]),
-            ("saddleDescent", [means.ravel().tolist(), steps, runs, steps, lr]),
-            ("escapeSteps", [traj.ravel().tolist(), runs, steps]),
-            ("escapeHistogram", [esc.tolist(), steps]),
+            ("saddleDescent", [means.ravel().tolist(), steps, runs, steps, lr, [1.5, y0]]),
+            ("escapeSteps", [traj.ravel().tolist(), runs, steps, 0.5]),
+            ("escapeQuantiles", [esc.tolist(), [0.25, 0.5, 0.75]]),
+            ("escapeEstimate", [y0, lr, 0.5]),
         ]
-        expected += [means, traj, esc, np.append(hist, np.isinf(esc).sum())]
+        expected += [
+            means,
+            traj,
+            esc,
+            ls.escape_quantiles(esc, [0.25, 0.5, 0.75]),
+            ls.escape_estimate(y0, lr),
+        ]
     got = node_calls(calls)
     for (fn, args), js, py in zip(calls, got, expected):
-        if fn == "escapeHistogram":
-            js = js["counts"]
         assert_same(js, py, f"{fn}(batch {batch_size}, {args[1:] if fn != 'saddleDescent' else args[2:]})")
 
 
-def test_histogram_binning_matches_numpy_on_edges():
-    edges = np.linspace(0.0, 20.0, 26)  # 0.8 apart: not exact in binary
-    values = np.concatenate([np.arange(0.0, 21.0), edges, [-1.0, 20.5]])
-    (js,) = node_calls([("histogram", [values.tolist(), edges.tolist()])])
-    np.testing.assert_array_equal(as_array(js), np.histogram(values, bins=edges)[0])
+def test_escape_quantiles_handle_runs_that_never_escape():
+    """numpy.quantile where every run escaped; inf (not numpy's nan) where the quantile reaches the
+    runs that did not; the same in JavaScript."""
+    rng = np.random.default_rng(0)
+    cases = [rng.integers(1, 300, size=n).astype(float) for n in (1, 2, 7, 30)]
+    cases += [np.array([3.0, np.inf, 5.0, np.inf]), np.full(5, np.inf), np.array([4.0, 4.0, np.inf])]
+    qs = [0.0, 0.25, 0.5, 0.75, 1.0]
+    got = node_calls([("escapeQuantiles", [c.tolist(), qs]) for c in cases])
+    for c, js in zip(cases, got):
+        py = ls.escape_quantiles(c, qs)
+        if np.isfinite(c).all():
+            np.testing.assert_array_equal(py, np.quantile(c, qs))
+        assert_same(js, py, f"escapeQuantiles({c.tolist()})")
+    assert ls.escape_quantiles([3.0, np.inf, 5.0, np.inf], [0.5]).tolist() == [np.inf]
+    assert ls.escape_quantiles([3.0, np.inf, 5.0, np.inf], [0.25]).tolist() == [4.5]
 
 
 # ---------------------------------------------------------------- the Python side ----------
@@ -208,7 +222,7 @@ FACTORIES = {
         "nesterov": True,
     },
     live.live_l1_vs_l2: {"budget": 0.5, "opt_x": -1.0, "opt_y": 2.0, "rho": -0.5, "lam": 0.01},
-    live.live_batch_size_saddle: {"lr": 0.2, "batch_size": 16, "steps": 200, "runs": 5},
+    live.live_batch_size_saddle: {"lr": 0.2, "batch_size": 63, "y0": 1e-4, "steps": 300, "runs": 5},
 }
 
 

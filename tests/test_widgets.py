@@ -56,7 +56,8 @@ def test_initial_values_are_used():
     w = W.momentum_valley(lr=2.0, beta=0.0, kappa=10.0, steps=30, nesterov=True)
     assert w.controls["lr"].value == 2.0 and w.controls["nesterov"].value is True
     assert W.l1_vs_l2(budget=2.0).controls["budget"].value == 2.0
-    assert W.batch_size_saddle(batch_size=64).controls["batch_size"].value == 64
+    saddle = W.batch_size_saddle(batch_size=64, y0=1e-4)
+    assert saddle.controls["batch_size"].value == 64 and saddle.controls["y0"].value == 1e-4
 
 
 @pytest.mark.parametrize(
@@ -71,8 +72,27 @@ def test_initial_values_are_used():
         (W.l1_vs_l2, {"budget": "big"}, TypeError, "budget"),
         (W.batch_size_saddle, {"batch_size": 3}, ValueError, r"batch_size must be one of"),
         (W.batch_size_saddle, {"runs": 0}, ValueError, "runs"),
+        (W.batch_size_saddle, {"y0": 0.5}, ValueError, r"y0 must be one of"),
     ],
 )
 def test_bad_keyword_arguments_raise_clear_errors(factory, kwargs, error, words):
     with pytest.raises(error, match=words):
         factory(**kwargs)
+
+
+def test_saddle_widget_shows_the_sweep_of_landscapes():
+    """The escape steps drawn for every batch size are dlcourse.landscapes.saddle_sweep's, and
+    the full batch from y0 = 0 (drawn in the top band) never escapes while from 1e-4 it does."""
+    from dlcourse import landscapes as ls
+    from dlcourse.widgets import saddle as ws
+
+    batches = ws.CONTROLS[0].choices
+    for y0 in (0.0, 1e-4):
+        _, esc = ws.sweep(0.1, y0, 200, 12)
+        np.testing.assert_array_equal(esc, ls.saddle_sweep(batches, 0.1, 200, 12, y0=y0))
+        assert np.isinf(esc[-1]).all() == (y0 == 0.0)
+    w = W.batch_size_saddle(batch_size=63, runs=12, steps=200)
+    assert w.figure.axes[0].get_title().startswith("B = 63: 12/12 runs escaped, median step ")
+    assert w.figure.axes[1].get_title() == "y₀ = 0: full batch never escapes (stays on the saddle)"
+    w.controls["y0"].value = 1e-4
+    assert w.figure.axes[1].get_title() == "y₀ = 1e-4: full batch escapes at step 91 (≈ 89)"

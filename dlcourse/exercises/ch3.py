@@ -65,14 +65,22 @@ def check_elu_grad(fn: Callable) -> bool:
 
 def check_dead_fraction(fn: Callable) -> bool:
     r"""Check ``fn(Z) -> float``: the fraction of units (columns of the (N, units) pre-activations
-    ``Z``) that are :math:`\le 0` for every example (row), i.e. dead under ReLU."""
+    ``Z``) that are :math:`\le 0` for every example (row), i.e. silent under ReLU.
+
+    The batches include units whose pre-activation is exactly 0 on every example, or 0 on some and
+    negative on the others: their ReLU output and gradient are 0 (PyTorch's
+    :math:`\operatorname{ReLU}'(0) = 0`), so they count; ``Z < 0`` would miss them.
+    """
     gen = torch.Generator().manual_seed(34)
-    for n, units, n_dead in [(50, 20, 7), (10, 8, 0), (30, 5, 5)]:
+    for n, units, n_dead, n_zero in [(50, 20, 7, 2), (10, 8, 0, 0), (30, 5, 4, 1), (12, 9, 1, 3)]:
         Z = torch.randn(n, units, generator=gen)
         Z[0] = Z[0].abs() + 0.1  # every unit active on at least one example...
-        dead = torch.randperm(units, generator=gen)[:n_dead]
-        Z[:, dead] = -Z[:, dead].abs()  # ...except the dead ones
-        want = n_dead / units
+        picked = torch.randperm(units, generator=gen)[: n_dead + n_zero]
+        dead, zero = picked[:n_dead], picked[n_dead:]
+        Z[:, dead] = -Z[:, dead].abs()  # ...except the dead ones (one of them 0 on half the rows)
+        Z[:, dead[:1]] = Z[:, dead[:1]] * (torch.arange(n) % 2).unsqueeze(1)
+        Z[:, zero] = 0.0  # and the units that are exactly 0 on every example
+        want = (n_dead + n_zero) / units
         ran, got = attempt(fn, Z.clone(), name="dead_fraction")
         if not ran:
             return False
@@ -82,10 +90,16 @@ def check_dead_fraction(fn: Callable) -> bool:
             print(f"dead_fraction: expected a number, got {type(got).__name__}.")
             return False
         if abs(got - want) > 1e-6:
+            strict = (Z < 0).all(dim=0).float().mean().item()
+            hint = (
+                " A pre-activation of exactly 0 is silent too (ReLU gives 0 and gradient 0): use <= 0."
+                if abs(got - strict) < 1e-6
+                else ""
+            )
             print(
                 f"dead_fraction: wrong on a ({n}, {units}) batch; a unit is dead when its "
                 "pre-activation is <= 0 for every example (all rows), and the answer is a fraction "
-                "of the units (columns)."
+                f"of the units (columns).{hint}"
             )
             return False
     print("dead_fraction: correct.")

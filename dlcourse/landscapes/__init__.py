@@ -27,18 +27,22 @@ from .budgets import (
 )
 from .saddle import (
     SADDLE_EXAMPLES,
+    escape_estimate,
+    escape_quantiles,
     escape_steps,
     saddle_batch_means,
     saddle_descent,
     saddle_loss,
     saddle_offsets,
     saddle_sgd,
+    saddle_sweep,
     xorshift32,
 )
 from .valley import (
     gradient_descent_rate,
     gradient_descent_trajectory,
     iteration_rate,
+    momentum_matrix,
     momentum_trajectory,
     optimal_momentum,
     quadratic_contours,
@@ -49,6 +53,7 @@ __all__ = [
     "valley_loss",
     "gradient_descent_trajectory",
     "momentum_trajectory",
+    "momentum_matrix",
     "iteration_rate",
     "optimal_momentum",
     "gradient_descent_rate",
@@ -68,4 +73,7 @@ __all__ = [
     "saddle_descent",
     "saddle_sgd",
     "escape_steps",
+    "escape_quantiles",
+    "escape_estimate",
+    "saddle_sweep",
 ]

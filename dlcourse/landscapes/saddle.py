@@ -7,7 +7,15 @@ r"""The saddle of :mod:`dlcourse.landscapes`: a loss averaged over examples, and
 
 :math:`f` has a saddle at the origin (stable along :math:`x`, unstable along :math:`y`) and minima
 at :math:`(0, \pm 1)`. A mini-batch of size :math:`B` drawn with replacement sees the gradient of
-:math:`f` plus the batch's mean offset, a noise of variance :math:`\sigma^2 / B`.
+:math:`f` plus the batch's mean offset, a noise of variance :math:`\sigma^2 / B`; the full batch
+(:math:`B = N`, every example once) sees the exact gradient.
+
+Near the saddle the unstable coordinate grows by the factor :math:`1 + \eta` per step,
+:math:`y_{t+1} \approx (1 + \eta)\, y_t - \eta\, \bar b_t`, so a run leaves the saddle's
+neighbourhood after about :math:`\log(\text{threshold} / |y|) / \log(1 + \eta)` steps, where
+:math:`|y|` is the start offset for exact gradient descent and the size of the accumulated noise for
+a mini-batch (:func:`escape_estimate`). :func:`saddle_sweep` measures the escape steps of many runs
+for several batch sizes and :func:`escape_quantiles` summarises them.
 """
 
 from __future__ import annotations
@@ -27,6 +35,9 @@ __all__ = [
     "saddle_descent",
     "saddle_sgd",
     "escape_steps",
+    "escape_quantiles",
+    "escape_estimate",
+    "saddle_sweep",
 ]
 
 SADDLE_EXAMPLES = 64
@@ -172,3 +183,69 @@ def escape_steps(trajectories, threshold: float = 0.5) -> np.ndarray:
     y = np.abs(np.asarray(trajectories)[:, 1:, 1])
     hit = y >= threshold
     return np.where(hit.any(axis=1), hit.argmax(axis=1) + 1.0, np.inf)
+
+
+def escape_quantiles(steps, qs) -> np.ndarray:
+    r"""Quantiles of escape steps that may be ``inf`` (never escaped): numpy's ``linear`` method.
+
+    For sorted values :math:`v_0 \le \dots \le v_{n-1}` and :math:`q \in [0, 1]`, with
+    :math:`p = q (n - 1)`, :math:`i = \lfloor p \rfloor`, :math:`f = p - i`:
+
+    .. math::
+        Q(q) = v_i \ \text{if } f = 0 \text{ or } v_{i+1} = v_i, \qquad
+        Q(q) = v_i + f\,(v_{i+1} - v_i) \ \text{otherwise}
+
+    so a quantile that reaches into the runs that never escaped is ``inf`` (``numpy.percentile``
+    gives ``nan`` there). Equal to ``numpy.quantile`` whenever every value is finite.
+    """
+    v = np.sort(np.asarray(steps, dtype=float).ravel())
+    if v.size == 0:
+        raise ValueError("steps must hold at least one value, got an empty array")
+    out = []
+    for q in np.atleast_1d(np.asarray(qs, dtype=float)):
+        if not 0.0 <= q <= 1.0:
+            raise ValueError(f"qs must lie in [0, 1], got {q!r}")
+        p = q * (v.size - 1)
+        i = int(math.floor(p))
+        f = p - i
+        if f == 0.0 or v[i + 1] == v[i]:
+            out.append(v[i])
+        else:
+            out.append(v[i] + f * (v[i + 1] - v[i]))
+    return np.array(out)
+
+
+def escape_estimate(y0: float, lr: float, threshold: float = 0.5) -> float:
+    r"""Steps exact gradient descent needs to carry :math:`|y|` from ``y0`` to ``threshold``,
+    counting the growth by :math:`1 + \eta` per step near the saddle (``inf`` for ``y0 == 0``).
+
+    .. math::
+        t \approx \frac{\log(\text{threshold} / |y_0|)}{\log(1 + \eta)}
+
+    It slightly underestimates: the growth slows as :math:`y^3` becomes comparable to :math:`y`.
+    """
+    if not (isinstance(lr, (int, float, np.floating)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    if not (isinstance(y0, (int, float, np.floating)) and math.isfinite(y0)):
+        raise ValueError(f"y0 must be a finite number, got {y0!r}")
+    if y0 == 0.0:
+        return math.inf
+    return math.log(threshold / abs(y0)) / math.log(1.0 + lr)
+
+
+def saddle_sweep(
+    batch_sizes,
+    lr: float,
+    steps: int,
+    runs: int,
+    y0: float = 0.0,
+    x0: float = 1.5,
+    n_examples: int = SADDLE_EXAMPLES,
+    seed: int = 0,
+) -> np.ndarray:
+    r"""Escape steps of ``runs`` SGD runs from :math:`(x_0, y_0)` for each batch size, shape
+    ``(len(batch_sizes), runs)``: :func:`escape_steps` of :func:`saddle_sgd` (``inf``: not within
+    ``steps``). ``batch_size == n_examples`` is the full batch, whose every run is the same."""
+    return np.stack(
+        [escape_steps(saddle_sgd(b, lr, steps, runs, (x0, y0), n_examples, seed)) for b in batch_sizes]
+    )

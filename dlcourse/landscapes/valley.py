@@ -14,6 +14,7 @@ __all__ = [
     "valley_loss",
     "gradient_descent_trajectory",
     "momentum_trajectory",
+    "momentum_matrix",
     "iteration_rate",
     "optimal_momentum",
     "gradient_descent_rate",
@@ -91,21 +92,46 @@ def momentum_trajectory(
     return out
 
 
+def momentum_matrix(lr: float, beta: float, h: float, nesterov: bool = False) -> np.ndarray:
+    r"""The 2x2 matrix :math:`R` that advances momentum by one step along a direction of curvature
+    :math:`h` (an eigenvalue of the Hessian), in ``torch.optim.SGD``'s form.
+
+    With :math:`g_t = h w_{t-1}`, the state :math:`(w_t, v_t)` obeys :math:`(w_t, v_t)^\top =
+    R\,(w_{t-1}, v_{t-1})^\top`:
+
+    .. math::
+        \text{heavy ball: } v_t = \beta v_{t-1} + h w_{t-1},\ w_t = w_{t-1} - \alpha v_t
+        \ \Rightarrow\ R = \begin{pmatrix} 1 - \alpha h & -\alpha\beta \\ h & \beta \end{pmatrix} \\
+        \text{Nesterov: } w_t = w_{t-1} - \alpha (h w_{t-1} + \beta v_t)
+        \ \Rightarrow\ R = \begin{pmatrix} 1 - \alpha h (1 + \beta) & -\alpha\beta^2 \\ h & \beta \end{pmatrix}
+
+    Its trace and determinant are the :math:`T` and :math:`D` of :func:`iteration_rate`.
+    """
+    lr, beta, h = float(lr), float(beta), float(h)
+    if nesterov:
+        return np.array([[1.0 - lr * h * (1.0 + beta), -lr * beta * beta], [h, beta]])
+    return np.array([[1.0 - lr * h, -lr * beta], [h, beta]])
+
+
 def iteration_rate(lr, beta, kappa: float, nesterov: bool = False):
     r"""Asymptotic rate :math:`\rho` per step (``|w_t| ~ rho^t``) of momentum on the valley.
 
     On each eigen-direction with curvature :math:`h \in \{1/\kappa, 1\}` the state
-    :math:`(w, v)` is multiplied by a 2x2 matrix with trace :math:`T` and determinant :math:`D`:
+    :math:`(w, v)` is multiplied by the 2x2 matrix of :func:`momentum_matrix`, with trace
+    :math:`T` and determinant :math:`D`; its eigenvalues are the roots of :math:`r^2 - T r + D`:
 
     .. math::
         \text{heavy ball: } T = 1 + \beta - \alpha h,\quad D = \beta \qquad
         \text{Nesterov: } T = 1 + \beta - \alpha h (1 + \beta),\quad D = \beta (1 - \alpha h) \\
         \rho_h = \begin{cases} \sqrt{D} & T^2 - 4D < 0 \text{ (complex roots)} \\
-                 (|T| + \sqrt{T^2 - 4D}) / 2 & \text{otherwise} \end{cases}
+                 (|T| + \sqrt{T^2 - 4D}) / 2 & \text{otherwise (real roots; repeated at } T^2 = 4D)
+                 \end{cases}
         \qquad \rho = \max(\rho_{1/\kappa}, \rho_1)
 
-    ``beta = 0`` gives gradient descent, :math:`\rho = \max_h |1 - \alpha h|`. ``lr`` and ``beta``
-    may be arrays (the widget's map of the :math:`(\alpha, \beta)` plane).
+    ``beta = 0`` gives gradient descent, :math:`\rho = \max_h |1 - \alpha h|`. The heavy ball
+    converges (:math:`\rho < 1`) exactly when :math:`0 < \alpha h < 2(1 + \beta)` for both
+    curvatures. ``lr`` and ``beta`` may be arrays (the widget's map of the :math:`(\alpha, \beta)`
+    plane).
     """
     lr, beta = np.asarray(lr, dtype=float), np.asarray(beta, dtype=float)
     rate = np.zeros(np.broadcast(lr, beta).shape)
@@ -128,7 +154,10 @@ def optimal_momentum(kappa: float) -> tuple[float, float, float]:
         \beta^* = \Big(\frac{\sqrt\kappa - 1}{\sqrt\kappa + 1}\Big)^2,\qquad
         \rho^* = \sqrt{\beta^*} = \frac{\sqrt\kappa - 1}{\sqrt\kappa + 1}
 
-    Returns ``(alpha, beta, rate)``.
+    These put :math:`\alpha h_{\min} = (1 - \sqrt{\beta})^2` and :math:`\alpha h_{\max} = (1 +
+    \sqrt{\beta})^2`: the discriminant :math:`T^2 - 4D` of :func:`iteration_rate` is zero at both
+    ends (a repeated real root) and negative in between, so every direction contracts by
+    :math:`\sqrt{\beta^*}`. Returns ``(alpha, beta, rate)``.
     """
     kappa = check_real("kappa", kappa, low=0, low_open=True)
     if kappa < 1.0:

@@ -17,7 +17,7 @@ class RMSprop(PerParameterOptimizer):
         v_t &= \alpha v_{t-1} + (1 - \alpha) g_t^2 \\
         \bar g_t &= \bar g_{t-1} + (1 - \alpha)(g_t - \bar g_{t-1}) \ \text{(centered)} \\
         d_t &= \sqrt{v_t - \bar g_t^2} + \epsilon \ \text{(centered) else } \sqrt{v_t} + \epsilon \\
-        b_t &= \mu b_{t-1} + g_t / d_t, \quad \theta_t = \theta_{t-1} - \eta\, b_t
+        m_t &= \mu m_{t-1} + g_t / d_t, \quad \theta_t = \theta_{t-1} - \eta\, m_t
             \ \text{(momentum) else } \theta_t = \theta_{t-1} - \eta\, g_t / d_t
 
     Tieleman & Hinton (2012), *Lecture 6.5 - rmsprop*, COURSERA: Neural Networks for Machine

@@ -12,8 +12,8 @@ class SGD(PerParameterOptimizer):
 
     .. math::
         g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
-        b_t &\leftarrow g_t \ \text{if } t = 1 \text{ else } \mu b_{t-1} + (1 - \tau) g_t \\
-        g_t &\leftarrow g_t + \mu b_t \ \text{(nesterov) else } b_t \\
+        m_t &\leftarrow g_t \ \text{if } t = 1 \text{ else } \mu m_{t-1} + (1 - \tau) g_t \\
+        g_t &\leftarrow g_t + \mu m_t \ \text{(nesterov) else } m_t \\
         \theta_t &\leftarrow \theta_{t-1} - \eta\, g_t
 
     with momentum :math:`\mu` and dampening :math:`\tau` (the middle lines only when
@@ -24,13 +24,13 @@ class SGD(PerParameterOptimizer):
     initialization and momentum in deep learning*.
 
     .. note::
-        Dampening is skipped on the first momentum step (:math:`b_1 = g_1`, not
+        Dampening is skipped on the first momentum step (:math:`m_1 = g_1`, not
         :math:`(1-\tau) g_1`). Polyak and Sutskever keep a velocity
         :math:`v_t = \mu v_{t-1} - \eta g_t`, :math:`\theta_t = \theta_{t-1} + v_t`; torch's
         buffer holds gradients and is scaled by :math:`\eta` only when applied, which is the same
         for a constant :math:`\eta` but not when a scheduler changes it. Sutskever's Nesterov step
         takes the gradient at the look-ahead point :math:`\theta + \mu v`; torch uses the
-        equivalent rewrite :math:`g_t + \mu b_t` with the gradient at the current point.
+        equivalent rewrite :math:`g_t + \mu m_t` with the gradient at the current point.
     """
 
     def __init__(

@@ -6,7 +6,7 @@ The widgets of :mod:`dlcourse.widgets` redraw from Python callbacks, so on the s
 page with the widget's state, that recomputes and redraws in the page itself.
 
 * :func:`live_momentum_valley` (chapter 2): gradient descent and momentum in a valley.
-* :func:`live_batch_size_saddle` (chapter 2): mini-batch noise and escape from a saddle.
+* :func:`live_batch_size_saddle` (chapter 2): how long SGD takes to leave a saddle, by batch size.
 * :func:`live_l1_vs_l2` (chapter 4): the L1 diamond's corners give exact zeros.
 
 One computation, two languages: ``dlcourse/static/live_compute.js`` repeats the pure functions
@@ -204,13 +204,14 @@ def _saddle_contours() -> list:
 LiveBatchSizeSaddle = _live_class(
     "LiveBatchSizeSaddle",
     "live_saddle.js",
-    "mini-batch SGD escaping a saddle point",
+    "escape steps of mini-batch SGD from a saddle point, by batch size",
     ws.CONTROLS,
     "Traits: the controls of :data:`dlcourse.widgets.saddle.CONTROLS`.",
     contours=t.List().tag(sync=True),
     n_examples=t.Int(ls.SADDLE_EXAMPLES).tag(sync=True),
-    start=t.List(t.Float()).tag(sync=True),
-    bins=t.Int(ws.BINS).tag(sync=True),
+    start_x=t.Float(ws.START_X).tag(sync=True),
+    threshold=t.Float(ws.THRESHOLD).tag(sync=True),
+    quantiles=t.List(t.Float()).tag(sync=True),
 )
 
 
@@ -222,7 +223,8 @@ def live_batch_size_saddle(**values) -> LiveBatchSizeSaddle:
         controls=specs(ws.CONTROLS),
         contours=_saddle_contours(),
         n_examples=ls.SADDLE_EXAMPLES,
-        start=list(ws.START),
-        bins=ws.BINS,
+        start_x=ws.START_X,
+        threshold=ws.THRESHOLD,
+        quantiles=list(ws.QUANTILES),
         **values,
     )

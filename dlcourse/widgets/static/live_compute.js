@@ -306,25 +306,17 @@ export function escapeSteps(traj, runs, steps, threshold = 0.5) {
   return out;
 }
 
-// numpy.histogram(values, bins=edges): bin i holds edges[i] <= v < edges[i+1], the last bin
-// also holds v == edges[last]; values outside are dropped.
-export function histogram(values, edges) {
-  const counts = new Float64Array(edges.length - 1), last = edges.length - 1;
-  for (const v of values) {
-    if (!(v >= edges[0] && v <= edges[last])) continue;
-    let i = last - 1;
-    while (i > 0 && v < edges[i]) i--;
-    counts[i] += 1;
-  }
-  return counts;
+// landscapes.escape_quantiles: numpy's "linear" quantiles of sorted values, Infinity-safe.
+export function escapeQuantiles(values, qs) {
+  const v = Float64Array.from(values).sort();
+  return qs.map((q) => {
+    const p = q * (v.length - 1), i = Math.floor(p), f = p - i;
+    return f === 0.0 || v[i + 1] === v[i] ? v[i] : v[i] + f * (v[i + 1] - v[i]);
+  });
 }
 
-// The saddle widget's histogram: 25 bins up to niceBound(steps), then the runs that never escaped.
-export function escapeHistogram(esc, steps, maxSteps = 300, bins = 25) {
-  const top = niceBound(steps, maxSteps);
-  const edges = linspace(0.0, top, bins + 1);
-  const finite = Array.from(esc).filter(Number.isFinite);
-  const counts = Array.from(histogram(finite, edges));
-  counts.push(esc.length - finite.length);
-  return { top, edges: [...edges, top * 1.12], counts };
+// landscapes.escape_estimate: log(threshold / |y0|) / log(1 + lr), Infinity for y0 = 0.
+export function escapeEstimate(y0, lr, threshold = 0.5) {
+  if (y0 === 0.0) return Infinity;
+  return Math.log(threshold / Math.abs(y0)) / Math.log(1.0 + lr);
 }

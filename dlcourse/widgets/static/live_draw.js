@@ -39,8 +39,9 @@ function tickLabel(v, log) {
 
 // A panel: an <svg> with a viewBox (it scales to its container's width), axes, a clipped plot
 // group. panel.x(v), panel.y(v) map data to SVG coordinates; setLimits redraws the axes.
+// xticks (optional): [[value, label], ...] drawn instead of the automatic x ticks (categories).
 export function makePanel(parent, { label, xlabel, ylabel, xlim, ylim, xlog = false, ylog = false,
-                                    width = 330, height = 250 }) {
+                                    width = 330, height = 250, xticks = null }) {
   const m = { l: 46, r: 10, t: 34, b: 36 };
   const svg = svgEl("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label,
                              class: "dlc-panel" }, parent);
@@ -69,11 +70,11 @@ export function makePanel(parent, { label, xlabel, ylabel, xlim, ylim, xlog = fa
         yl[1] === panel.ylim[1] && axes.firstChild) return;
     panel.xlim = xl; panel.ylim = yl;
     axes.replaceChildren();
-    for (const v of tickValues(xl[0], xl[1], xlog)) {
+    for (const [v, text] of xticks || tickValues(xl[0], xl[1], xlog).map((t) => [t, tickLabel(t, xlog)])) {
       const x = panel.x(v);
       svgEl("line", { x1: x, x2: x, y1: height - m.b, y2: height - m.b + 4, class: "dlc-tick" }, axes);
       svgEl("text", { x, y: height - m.b + 14, "text-anchor": "middle", class: "dlc-ticklabel" },
-            axes).textContent = tickLabel(v, xlog);
+            axes).textContent = text;
     }
     for (const v of tickValues(yl[0], yl[1], ylog)) {
       const y = panel.y(v);
