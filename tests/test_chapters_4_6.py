@@ -68,12 +68,49 @@ def test_ch5_losses(chapter_results):
     assert r["naive_softmax_nonfinite"] and r["stable_softmax_finite"]
     assert r["stable_rows_sum_to_one"] < 1e-6
     assert r["naive_log_of_tiny_is_inf"]
-    three = r["three_losses"]
-    assert set(three) == {"cross-entropy", "hinge", "MSE (one-hot)"}
-    assert all(v["val_acc"] > 0.9 for v in three.values())
-    # only cross-entropy trains the softmax outputs as probabilities: it is the most confident
-    assert three["cross-entropy"]["mean_max_softmax"] > three["hinge"]["mean_max_softmax"]
-    assert three["cross-entropy"]["mean_max_softmax"] > three["MSE (one-hot)"]["mean_max_softmax"]
+
+
+def test_ch5_log_sum_exp_range(chapter_results):
+    lim = chapter_results(CH5)["lse_limits"]
+    # prose: overflow from about 88.7 (float32) and 709.8 (float64); -inf from about 104.0 and 745.1
+    assert lim["float32"]["overflow"] == pytest.approx(88.7, abs=0.06)
+    assert lim["float64"]["overflow"] == pytest.approx(709.8, abs=0.06)
+    assert lim["float32"]["underflow"] == pytest.approx(104.0, abs=0.06)
+    assert lim["float64"]["underflow"] == pytest.approx(745.1, abs=0.06)
+    assert lim["float32"]["stable_finite"] and lim["float64"]["stable_finite"]
+
+
+def test_ch5_vectorized_gradients(chapter_results):
+    r = chapter_results(CH5)
+    for name in ("softmax", "hinge"):
+        g = r["grad_checks"][name]
+        assert g["package"] < 1e-12 and g["autograd"] < 1e-12  # "to rounding error (below 1e-12)"
+        assert g["numerical_rel"] < 1e-8  # "better than 1e-8 of the gradient's size"
+    assert 0.55 < r["hinge_violated_fraction"] < 0.75  # "about two thirds violated, one third met"
+
+
+def test_ch5_three_losses(chapter_results):
+    r = chapter_results(CH5)
+    two_d = r["two_d"]
+    assert all(a == 1.0 for name in ("cross-entropy", "hinge") for a in two_d[name].values())
+    assert all(a < 1.0 for a in two_d["MSE (one-hot)"].values())  # misclassifies at every rate
+    assert two_d["MSE (one-hot)"]["0.3"] < 0.6  # ... and diverges at the largest
+    t = r["three_losses"]
+    ce, hinge, mse = t["cross-entropy"], t["hinge"], t["MSE (one-hot)"]
+    # MSE diverges at eta >= 1 (rates 1 and 3) where the others still reach more than 90%
+    assert max(mse["val_acc_by_lr"][2:]) < 0.2
+    assert min(ce["val_acc_by_lr"][2:] + hinge["val_acc_by_lr"][2:]) > 0.9
+    assert 0.04 < ce["best_val_acc"] - ce["val_acc_by_lr"][0] < 0.06  # "5 points worse at 0.1"
+    # at their best rates: CE and hinge about 97%, within one point; MSE about 94%, > 2 points behind
+    assert ce["best_val_acc"] == pytest.approx(0.97, abs=0.01)
+    assert hinge["best_val_acc"] == pytest.approx(0.97, abs=0.01)
+    assert abs(ce["best_val_acc"] - hinge["best_val_acc"]) < 0.01
+    assert mse["best_val_acc"] == pytest.approx(0.94, abs=0.01)
+    assert mse["best_val_acc"] < min(ce["best_val_acc"], hinge["best_val_acc"]) - 0.02
+    # margins: hinge > 80% past 1, median below 2.5; CE median about twice; MSE fewer than 1% reach 1
+    assert hinge["frac_margin_ge_1"] > 0.8 and 1.0 < hinge["median_margin"] < 2.5
+    assert 1.5 < ce["median_margin"] / hinge["median_margin"] < 2.5
+    assert mse["frac_margin_ge_1"] < 0.01
 
 
 # --------------------------------------------------------------------------- chapter 6
@@ -224,6 +261,35 @@ def test_ch5_checks(capsys):
     assert not _quiet(ch5.check_soft_cross_entropy, naive_soft_ce, capsys)[0]
     assert not _quiet(ch5.check_soft_cross_entropy, lambda l, Y: (l * Y).sum(), capsys)[0]
 
+    def good_cs(W, X, y, margin=1.0):
+        Z = X @ W
+        rival_scores = Z.scatter(1, y[:, None], float("-inf"))
+        rival = rival_scores.argmax(1, keepdim=True)
+        viol = (margin + rival_scores.gather(1, rival) - Z.gather(1, y[:, None])).clamp(min=0)
+        active = (viol > 0).to(Z.dtype) / len(X)
+        G = torch.zeros_like(Z).scatter(1, rival, active).scatter_add(1, y[:, None], -active)
+        return viol.mean(), X.T @ G
+
+    def cs_sum_not_mean(W, X, y, margin=1.0):  # forgets the 1/N
+        loss, grad = good_cs(W, X, y, margin)
+        return loss * len(X), grad * len(X)
+
+    def cs_gradient_of_weston_watkins(W, X, y, margin=1.0):  # right loss, every violator in the gradient
+        loss, _ = good_cs(W, X, y, margin)
+        Z = X @ W
+        M = (Z - Z.gather(1, y[:, None]) + margin).clamp(min=0).scatter(1, y[:, None], 0.0)
+        A = (M > 0).to(Z.dtype)
+        A = A.scatter(1, y[:, None], -A.sum(1, keepdim=True))
+        return loss, X.T @ A / len(X)
+
+    assert _quiet(ch5.check_crammer_singer, good_cs, capsys)[0]
+    ok, out = _quiet(ch5.check_crammer_singer, cs_sum_not_mean, capsys)
+    assert not ok and "the loss" in out
+    ok, out = _quiet(ch5.check_crammer_singer, cs_gradient_of_weston_watkins, capsys)
+    assert not ok and "the gradient" in out and "hint" in out
+    ok, out = _quiet(ch5.check_crammer_singer, lambda W, X, y, m: (X @ W).sum(), capsys)
+    assert not ok and "pair of tensors" in out
+
 
 def test_ch6_checks(capsys):
     def good_smooth(y, k, eps):
@@ -297,6 +363,7 @@ def test_solutions_in_the_text_pass_their_self_checks(capsys):
         (ch5.check_logsumexp, "logsumexp"),
         (ch5.check_multiclass_hinge, "multiclass_hinge"),
         (ch5.check_soft_cross_entropy, "soft_cross_entropy"),
+        (ch5.check_crammer_singer, "crammer_singer_loss_grad"),
         (ch6.check_smooth_labels, "smooth_labels"),
         (ch6.check_expected_calibration_error, "expected_calibration_error"),
         (ch6.check_standardize, "standardize"),
@@ -304,3 +371,75 @@ def test_solutions_in_the_text_pass_their_self_checks(capsys):
     for check, name in pairs:
         assert name in namespace, f"no solution defines {name}"
         assert check(namespace[name]), capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- experiment solutions
+def _experiment_solutions() -> list[tuple[str, str, str, str]]:
+    """(chapter, label, code, printed output) of every folded solution that quotes what its code
+    prints: the indented block before an "It prints:" line is the code, the one after it the output."""
+    import re
+
+    found = []
+    for stem in (CH4, CH5, CH6):
+        nb = json.loads((ROOT / "chapters" / f"{stem}.ipynb").read_text(encoding="utf-8"))
+        markdown = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+        for label, body in re.findall(r"```\{solution\} (\S+)\n(.*?)\n```", markdown, re.S):
+            lines = body.splitlines()
+            if "It prints:" not in lines:
+                continue
+            cut = lines.index("It prints:")
+
+            def block(rows):
+                taken = []
+                for line in rows:
+                    if line.strip() and not line.startswith("    "):
+                        break
+                    taken.append(line[4:])
+                return "\n".join(taken).strip("\n")
+
+            code = block(reversed(lines[:cut]))
+            code = "\n".join(reversed(code.splitlines()))
+            output = block(lines[cut + 1 :])
+            found.append((stem, label, code, output))
+    return found
+
+
+EXPERIMENTS = _experiment_solutions()
+NUMBER = r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem, label, code, output", EXPERIMENTS, ids=[e[1] for e in EXPERIMENTS])
+def test_experiment_solutions_print_what_they_quote(stem, label, code, output, tmp_path):
+    """The code of an experiment's folded solution runs on its own, and prints the numbers the
+    solution quotes (within the rounding a different machine may cause)."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    env = dict(os.environ, MPLBACKEND="Agg", DLCOURSE_DEVICE="cpu")
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, f"{label}: the solution's code failed:\n{proc.stderr[-3000:]}"
+    quoted = [float(x) for x in re.findall(NUMBER, output)]
+    printed = [float(x) for x in re.findall(NUMBER, proc.stdout)]
+    assert len(quoted) == len(printed), f"{label}: quoted\n{output}\nbut it printed\n{proc.stdout}"
+    for q, p in zip(quoted, printed):
+        assert abs(q - p) <= max(0.02 * abs(q), 0.006), (
+            f"{label}: quoted\n{output}\nbut it printed\n{proc.stdout}"
+        )
+
+
+def test_experiment_exercises_quote_their_output():
+    """Every experiment exercise's solution gives runnable code and the numbers it prints."""
+    import re
+
+    labels = {e[1] for e in EXPERIMENTS}
+    for stem in (CH4, CH5, CH6):
+        nb = json.loads((ROOT / "chapters" / f"{stem}.ipynb").read_text(encoding="utf-8"))
+        markdown = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+        for label, body in re.findall(r"```\{exercise\}\n:label: (\S+)\n(.*?)\n```", markdown, re.S):
+            if "**Experiment.**" in body:
+                assert label in labels, f"{label}: an experiment whose solution quotes no output"
