@@ -38,6 +38,17 @@ def test_ch4_lasso_sparse_ridge_dense(chapter_results):
     assert r["lasso_vs_sklearn_maxdiff"] < 1e-6
 
 
+def test_ch4_lasso_threshold_and_a_path_that_is_not_monotone(chapter_results):
+    r = chapter_results(CH4)
+    # all zero for lambda >= lambda_max, not below
+    assert r["lasso_nonzero_above_lam_max"] == 0 and r["lasso_nonzero_below_lam_max"] >= 1
+    assert r["lasso_path_returns_to_zero"] == 0  # "the cell counts no return to zero" on this path
+    # the three-feature example: w_3 alone returns to zero, then re-enters with the other sign
+    assert r["lasso3_returns"] == [0, 0, 1]
+    assert r["lasso3_signs"] == [1, -1]
+    assert r["lasso3_vs_sklearn"] < 1e-4
+
+
 def test_ch4_ridge_improves_conditioning(chapter_results):
     r = chapter_results(CH4)
     assert r["cond_XtX"] == pytest.approx(1e4, rel=1e-3)
@@ -51,13 +62,48 @@ def test_ch4_nuclear_norm_completion(chapter_results):
     assert r["completion_rank"] == r["true_rank"] == 3
 
 
-def test_ch4_dropout(chapter_results):
+def test_ch4_dropout_and_its_backward_pass(chapter_results):
     r = chapter_results(CH4)
     assert abs(r["dropout_mean"] - 1.0) < 0.02  # inverted dropout keeps the mean
-    none, drop = r["dropout"]["0.0"], r["dropout"]["0.5"]
-    assert none["train_acc"] > 0.99  # the network without dropout fits the 200 examples
-    assert drop["loss_gap"] < 0.9 * none["loss_gap"]  # dropout shrinks the train-val gap
-    assert drop["val_loss"] < none["val_loss"]
+    b = r["dropout_backward"]
+    assert b["autograd"] < 1e-12 and b["torch"] < 1e-12 and b["numerical"] < 1e-8  # "to rounding error"
+    assert b["dropped_units_get_zero"]
+
+
+def test_ch4_regularizing_a_network(chapter_results):
+    net = chapter_results(CH4)["network"]
+    t, chosen = net["table"], net["chosen"]
+    none = t["none 0"]
+    # the plain network fits all 200 images (every seed); validation loss bottoms out after about
+    # 20 epochs and ends more than 10% above its minimum; its weight norm keeps growing
+    assert net["none_train_acc_min"] == 1.0
+    assert 15 <= sum(net["early_epochs"]) / len(net["early_epochs"]) <= 25
+    assert net["none_final_val_over_best"] > 1.10
+    assert net["none_norm_always_grows"]
+    for kind in ("L2", "AdamW"):
+        rows = [v for v in t.values() if v["kind"] == kind]
+        assert [v["strength"] for v in rows] == sorted(v["strength"] for v in rows)
+        norms, train = [v["norm"] for v in rows], [v["train_loss_eval"] for v in rows]
+        assert norms == sorted(norms, reverse=True) and train == sorted(train)  # shrink, fit less
+        assert rows[-1]["train_acc"] < 1.0  # the largest strength underfits ...
+        assert rows[-1]["val_loss"] > rows[1]["val_loss"]  # ... and is worse than the middle one,
+        assert chosen[kind] == f"{kind} {rows[1]['strength']:g}"  # which the sweep chooses
+    for kind in ("dropout", "L2", "AdamW", "early stopping"):
+        best = t[chosen[kind]]
+        assert best["test_loss"] < none["test_loss"]  # every regularizer lowers the test loss
+        assert abs(best["test_acc"] - none["test_acc"]) < 0.015  # accuracy within 1.5 points
+        assert abs(best["test_acc"] - none["test_acc"]) < 2 * max(best["test_acc_std"], none["test_acc_std"])
+    l2, adamw = t[chosen["L2"]], t[chosen["AdamW"]]
+    assert abs(l2["test_loss"] - adamw["test_loss"]) < 0.03 and abs(l2["test_acc"] - adamw["test_acc"]) < 0.01
+    assert adamw["strength"] / l2["strength"] == pytest.approx(300)
+    assert t["dropout 0.25"]["norm"] > none["norm"] and t["dropout 0.5"]["norm"] > none["norm"]
+    # early stopping gains much less on the test set than the other regularizers, and less than on
+    # the validation set it was chosen on; its weights are smaller than at the end
+    es = t["early stopping"]
+    gain = none["test_loss"] - es["test_loss"]
+    assert all(gain < none["test_loss"] - t[chosen[k]]["test_loss"] for k in ("dropout", "L2", "AdamW"))
+    assert gain < none["val_loss"] - es["val_loss"]
+    assert es["norm"] < none["norm"]
 
 
 # --------------------------------------------------------------------------- chapter 5
