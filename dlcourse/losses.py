@@ -267,13 +267,13 @@ def linear_hinge_loss(
     many:
 
     .. math::
-        M_{ij} = \max(0,\, Z_{ij} - Z_{i y_i} + \Delta)\ (j \ne y_i), \qquad M_{i y_i} = 0 \\
-        L = \frac1N \sum_{i,j} M_{ij} + \lambda \lVert\mathbf{W}\rVert_2^2 \\
-        A_{ij} = [M_{ij} > 0]\ (j \ne y_i), \qquad A_{i y_i} = -\sum_{j \ne y_i} A_{ij} \\
+        V_{ij} = \max(0,\, Z_{ij} - Z_{i y_i} + \Delta)\ (j \ne y_i), \qquad V_{i y_i} = 0 \\
+        L = \frac1N \sum_{i,j} V_{ij} + \lambda \lVert\mathbf{W}\rVert_2^2 \\
+        A_{ij} = [V_{ij} > 0]\ (j \ne y_i), \qquad A_{i y_i} = -\sum_{j \ne y_i} A_{ij} \\
         \frac{\partial L}{\partial \mathbf{W}} = \frac1N \mathbf{X}^\top \mathbf{A} + 2\lambda \mathbf{W}
 
     Each violated margin adds :math:`\mathbf{x}_i` to column :math:`j` and subtracts it from
-    column :math:`y_i`. At a kink (:math:`M_{ij}` exactly 0) this is the subgradient that counts
+    column :math:`y_i`. At a kink (:math:`V_{ij}` exactly 0) this is the subgradient that counts
     the margin as met, as ``F.multi_margin_loss`` does. Unlike :func:`hinge_loss` there is no
     division by :math:`K`.
 
@@ -286,9 +286,9 @@ def linear_hinge_loss(
     n = X.shape[0]
     Z = X @ W
     true = Z.gather(1, y[:, None])  # Z_{i, y_i}, a column
-    M = (Z - true + margin).clamp(min=0).scatter(1, y[:, None], 0.0)
-    loss = M.sum() / n + lam * (W * W).sum()
-    A = (M > 0).to(W.dtype)
+    V = (Z - true + margin).clamp(min=0).scatter(1, y[:, None], 0.0)  # the margin violations
+    loss = V.sum() / n + lam * (W * W).sum()
+    A = (V > 0).to(W.dtype)
     A = A.scatter(1, y[:, None], -A.sum(1, keepdim=True))
     grad = X.T @ A / n + 2 * lam * W
     return loss, grad

@@ -40,8 +40,8 @@ def test_ch4_lasso_sparse_ridge_dense(chapter_results):
 
 def test_ch4_lasso_threshold_and_a_path_that_is_not_monotone(chapter_results):
     r = chapter_results(CH4)
-    # all zero for lambda >= lambda_max, not below
-    assert r["lasso_nonzero_above_lam_max"] == 0 and r["lasso_nonzero_below_lam_max"] >= 1
+    # all zero for lambda >= lambda_bar = ||X^T y||_inf / N, not below
+    assert r["lasso_nonzero_above_lam_bar"] == 0 and r["lasso_nonzero_below_lam_bar"] >= 1
     assert r["lasso_path_returns_to_zero"] == 0  # "the cell counts no return to zero" on this path
     # the three-feature example: w_3 alone returns to zero, then re-enters with the other sign
     assert r["lasso3_returns"] == [0, 0, 1]
@@ -132,7 +132,7 @@ def test_ch5_vectorized_gradients(chapter_results):
         g = r["grad_checks"][name]
         assert g["package"] < 1e-12 and g["autograd"] < 1e-12  # "to rounding error (below 1e-12)"
         assert g["numerical_rel"] < 1e-8  # "better than 1e-8 of the gradient's size"
-    assert 0.55 < r["hinge_violated_fraction"] < 0.75  # "about two thirds violated, one third met"
+    assert 0.55 < r["hinge_violated_fraction"] < 0.65  # "about 60% of the margins are violated"
 
 
 def test_ch5_three_losses(chapter_results):
@@ -172,6 +172,8 @@ def test_ch6_ensembles(chapter_results):
     mean = lambda rows: sum(r["ensemble_acc"] for r in rows) / len(rows)
     assert abs(mean(boot) - mean(same)) < 0.015  # "about where the same-data ensembles are"
     assert 0.60 < e["bootstrap_distinct_fraction"] < 0.66  # "about 63% of the distinct images"
+    assert all(r["disagreement"] < 0.06 for r in same)  # "disagree on fewer than 6% of the digits"
+    assert min(r["disagreement"] for r in boot) > 3 * max(r["disagreement"] for r in same)
 
 
 def test_ch6_multitask(chapter_results):
@@ -271,6 +273,9 @@ def test_ch6_bug_hunt(chapter_results):
     assert abs(b["initial_fixed"] - math.log(10)) < 0.1  # "starts within 0.1 of log 10"
     assert b["final_fixed"] < 0.05  # "drives the loss below 0.05"
     assert abs(b["final_broken"] - math.log(10)) < 0.2  # "still within 0.2 of log 10"
+    # bug 3 alone passes the tiny-subset check but fails on the full data (below 50% vs above 90%)
+    assert b["bug3_tiny_final"] < 0.05
+    assert max(b["bug3_val_acc"]) < 0.5 and min(b["fixed_val_acc"]) > 0.9
 
 
 # --------------------------------------------------------------------------- self-checks
