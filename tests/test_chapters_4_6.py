@@ -114,6 +114,7 @@ def test_ch5_losses(chapter_results):
     assert r["naive_softmax_nonfinite"] and r["stable_softmax_finite"]
     assert r["stable_rows_sum_to_one"] < 1e-6
     assert r["naive_log_of_tiny_is_inf"]
+    assert r["stable_log_softmax_of_tiny"] == pytest.approx(-200.0, abs=1e-3)  # "the finite value -200"
 
 
 def test_ch5_log_sum_exp_range(chapter_results):
@@ -276,6 +277,20 @@ def test_ch6_bug_hunt(chapter_results):
     # bug 3 alone passes the tiny-subset check but fails on the full data (below 50% vs above 90%)
     assert b["bug3_tiny_final"] < 0.05
     assert max(b["bug3_val_acc"]) < 0.5 and min(b["fixed_val_acc"]) > 0.9
+
+
+# --------------------------------------------------------------------------- all three
+@pytest.mark.parametrize("stem", [CH4, CH5, CH6])
+def test_each_chapter_draws_at_least_three_figures(executed_chapter, stem):
+    nb = json.loads(executed_chapter(stem).read_text(encoding="utf-8"))
+    figures = sum(
+        1
+        for cell in nb["cells"]
+        if cell["cell_type"] == "code"
+        for out in cell.get("outputs", [])
+        if "image/png" in out.get("data", {})
+    )
+    assert figures >= 3, f"{stem}: {figures} figures"
 
 
 # --------------------------------------------------------------------------- self-checks
