@@ -7,7 +7,8 @@ Every chapter of the book imports what it reuses from here. The package is five 
   :mod:`~dlcourse.losses`, :mod:`~dlcourse.activations`, :mod:`~dlcourse.regularization`,
   :mod:`~dlcourse.init`, :mod:`~dlcourse.backprop` (a network with a hand-written backward pass);
 * **training helpers**: :mod:`~dlcourse.data` (offline data sets), :mod:`~dlcourse.train` (the
-  training loop, the learning-rate range test, schedules), :mod:`~dlcourse.augment`;
+  training loop, the learning-rate range test, schedules), :mod:`~dlcourse.augment`,
+  :mod:`~dlcourse.stacked` (an experiment's seeds and settings trained at once as one stack);
 * **pictures**: :mod:`~dlcourse.landscapes` (the pure computations behind the figures) and
   :mod:`~dlcourse.widgets` (the interactive figures, in Jupyter and live on the static page;
   :mod:`dlcourse.live` is the name the chapters import the live ones by);

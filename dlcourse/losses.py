@@ -3,6 +3,9 @@ r"""Loss functions written out from their formulas.
 Each function is the formula of the losses chapter in code, line for line, and is tested
 against :mod:`torch.nn.functional`. They work on whatever device and dtype their inputs have.
 
+``linear_softmax_loss`` and ``linear_hinge_loss`` give a linear classifier's loss together with
+its gradient with respect to the weight matrix, derived by hand and computed without loops.
+
 The numerically careful forms matter: ``naive_softmax`` computes :math:`e^{x_i} / \sum_j e^{x_j}`
 literally and overflows for logits around 100 (float32) or 1000 (float64); ``softmax`` and
 ``log_softmax`` subtract the largest logit first, which changes nothing mathematically and keeps
@@ -23,6 +26,8 @@ __all__ = [
     "softmax",
     "log_softmax",
     "cross_entropy",
+    "linear_softmax_loss",
+    "linear_hinge_loss",
 ]
 
 
@@ -205,3 +210,85 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor, label_smoothing: f
         return nll.mean()
     uniform = -logp.mean(class_dim)
     return ((1.0 - eps) * nll + eps * uniform).mean()
+
+
+def _check_linear(W: object, X: object, y: object, lam: object) -> float:
+    """Shapes of a linear classifier's W (d, K), X (N, d) and class indices y (N,); returns lam."""
+    check_tensor("W", W, floating=True, ndim=2)
+    check_tensor("X", X, floating=True, ndim=2)
+    if X.shape[1] != W.shape[0]:
+        raise ValueError(f"X must have W.shape[0] = {W.shape[0]} columns, got shape {tuple(X.shape)}")
+    _check_targets(X @ W, y)
+    return check_real("lam", lam, low=0.0)
+
+
+def linear_softmax_loss(
+    W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, lam: float = 0.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Softmax cross-entropy of the linear classifier :math:`\mathbf{Z} = \mathbf{X}\mathbf{W}`
+    and its gradient with respect to :math:`\mathbf{W}`, vectorized (no loop over examples).
+
+    ``W`` has shape ``(d, K)``, ``X`` ``(N, d)`` (append a column of ones to ``X`` and a row to
+    ``W`` for a bias), ``y`` holds class indices. With :math:`\mathbf{Y}` the one-hot targets and
+    :math:`\lambda` = ``lam``:
+
+    .. math::
+        \mathbf{Z} = \mathbf{X}\mathbf{W}, \qquad
+        \mathbf{S} = \operatorname{softmax}(\mathbf{Z}) \ \text{(row by row, max subtracted)} \\
+        L = -\frac1N \sum_{i=1}^{N} \log S_{i, y_i} + \lambda \lVert\mathbf{W}\rVert_2^2 \\
+        \frac{\partial L}{\partial \mathbf{W}} = \frac1N \mathbf{X}^\top (\mathbf{S} - \mathbf{Y}) + 2\lambda \mathbf{W}
+
+    The gradient follows from :math:`\partial(-\log s_y)/\partial \mathbf{z} = \mathbf{s} - \mathbf{y}`
+    for each row and :math:`\mathbf{Z} = \mathbf{X}\mathbf{W}`.
+
+    Returns:
+        ``(loss, grad)``: a 0-d tensor and a tensor of ``W``'s shape.
+    """
+    lam = _check_linear(W, X, y, lam)
+    y = y.long()
+    n, k = X.shape[0], W.shape[1]
+    Z = X @ W
+    log_S = log_softmax(Z, dim=1)
+    loss = -log_S.gather(1, y[:, None]).mean() + lam * (W * W).sum()
+    Y = torch.zeros(n, k, dtype=W.dtype, device=W.device).scatter_(1, y[:, None], 1.0)
+    grad = X.T @ (torch.exp(log_S) - Y) / n + 2 * lam * W
+    return loss, grad
+
+
+def linear_hinge_loss(
+    W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, margin: float = 1.0, lam: float = 0.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Multiclass hinge loss (Weston & Watkins, summed over the wrong classes, as in chapter 5)
+    of the linear classifier :math:`\mathbf{Z} = \mathbf{X}\mathbf{W}` and its gradient with
+    respect to :math:`\mathbf{W}`, vectorized.
+
+    Shapes as in :func:`linear_softmax_loss`; :math:`\Delta` = ``margin``. The matrix
+    :math:`\mathbf{A}` records which margins are violated and, in the true class's column, how
+    many:
+
+    .. math::
+        V_{ij} = \max(0,\, Z_{ij} - Z_{i y_i} + \Delta)\ (j \ne y_i), \qquad V_{i y_i} = 0 \\
+        L = \frac1N \sum_{i,j} V_{ij} + \lambda \lVert\mathbf{W}\rVert_2^2 \\
+        A_{ij} = [V_{ij} > 0]\ (j \ne y_i), \qquad A_{i y_i} = -\sum_{j \ne y_i} A_{ij} \\
+        \frac{\partial L}{\partial \mathbf{W}} = \frac1N \mathbf{X}^\top \mathbf{A} + 2\lambda \mathbf{W}
+
+    Each violated margin adds :math:`\mathbf{x}_i` to column :math:`j` and subtracts it from
+    column :math:`y_i`. At a kink (:math:`V_{ij}` exactly 0) this is the subgradient that counts
+    the margin as met, as ``F.multi_margin_loss`` does. Unlike :func:`hinge_loss` there is no
+    division by :math:`K`.
+
+    Returns:
+        ``(loss, grad)``: a 0-d tensor and a tensor of ``W``'s shape.
+    """
+    lam = _check_linear(W, X, y, lam)
+    margin = check_real("margin", margin, low=0.0)
+    y = y.long()
+    n = X.shape[0]
+    Z = X @ W
+    true = Z.gather(1, y[:, None])  # Z_{i, y_i}, a column
+    V = (Z - true + margin).clamp(min=0).scatter(1, y[:, None], 0.0)  # the margin violations
+    loss = V.sum() / n + lam * (W * W).sum()
+    A = (V > 0).to(W.dtype)
+    A = A.scatter(1, y[:, None], -A.sum(1, keepdim=True))
+    grad = X.T @ A / n + 2 * lam * W
+    return loss, grad

@@ -7,13 +7,22 @@ formula is, so ``loss + lam * l2_penalty(model.parameters())`` trains as expecte
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import torch
 
 from .validate import check_bool, check_generator, check_real, check_tensor
 
-__all__ = ["dropout", "l0_norm", "l1_penalty", "l2_penalty", "nuclear_norm", "soft_threshold"]
+__all__ = [
+    "dropout",
+    "dropout_mask",
+    "dropout_backward",
+    "l0_norm",
+    "l1_penalty",
+    "l2_penalty",
+    "nuclear_norm",
+    "soft_threshold",
+]
 
 
 def _as_tensors(params: object, name: str = "params") -> list[torch.Tensor]:
@@ -103,17 +112,44 @@ def soft_threshold(w: torch.Tensor, lam: float) -> torch.Tensor:
     return torch.sign(w) * (w.abs() - lam).clamp(min=0)
 
 
+def dropout_mask(
+    shape: Sequence[int],
+    p: float | torch.Tensor,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    r"""The random mask of inverted dropout: each entry 1 with probability :math:`1 - p`, else 0.
+
+    .. math::
+        u_i \sim \mathcal{U}[0, 1), \qquad r_i = [u_i \ge p] \sim \operatorname{Bernoulli}(1 - p)
+
+    ``p`` is one probability or a tensor of probabilities that broadcasts against ``shape`` (one
+    per member of a :class:`dlcourse.stacked.StackedMLP`); every entry must lie in :math:`[0, 1]`.
+    """
+    if isinstance(p, torch.Tensor):
+        if p.is_complex() or not bool(((p >= 0) & (p <= 1)).all()):
+            raise ValueError(f"p must hold probabilities in [0, 1], got {p.flatten()[:5].tolist()}")
+    else:
+        p = check_real("p", p, low=0, high=1)
+    check_generator("generator", generator)
+    u = torch.rand(tuple(shape), generator=generator, device=device, dtype=dtype)
+    return (u >= p).to(dtype)  # P(u >= p) = 1 - p
+
+
 def dropout(
     x: torch.Tensor, p: float = 0.5, training: bool = True, generator: torch.Generator | None = None
 ) -> torch.Tensor:
     r"""Inverted dropout (Srivastava et al., 2014): zero each entry with probability ``p``.
 
     .. math::
-        m_i \sim \operatorname{Bernoulli}(1 - p), \qquad y_i = \frac{m_i\, x_i}{1 - p}
+        r_i \sim \operatorname{Bernoulli}(1 - p), \qquad \tilde x_i = \frac{r_i\, x_i}{1 - p}
 
-    Dividing by :math:`1 - p` during training keeps :math:`\mathbb{E}[y_i] = x_i`, so at test
-    time (``training=False``) the input passes unchanged. ``p = 1`` returns zeros.
-    The mask is drawn from ``generator`` when one is given (it must live on ``x``'s device).
+    Dividing by :math:`1 - p` during training keeps :math:`\mathbb{E}[\tilde x_i] = x_i`, so at
+    test time (``training=False``) the input passes unchanged. ``p = 1`` returns zeros.
+    The mask (:func:`dropout_mask`) is drawn from ``generator`` when one is given (it must live on
+    ``x``'s device). Autograd differentiates the product; :func:`dropout_backward` is the same
+    derivative written out.
 
     .. note::
         The original paper scales the weights by :math:`1 - p` at test time instead; the
@@ -127,6 +163,28 @@ def dropout(
         return x
     if p == 1.0:
         return x * 0.0
-    u = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-    keep = (u >= p).to(x.dtype)  # P(u >= p) = 1 - p
-    return x * keep / (1.0 - p)
+    r = dropout_mask(x.shape, p, generator=generator, device=x.device, dtype=x.dtype)
+    return x * r / (1.0 - p)
+
+
+def dropout_backward(grad_output: torch.Tensor, mask: torch.Tensor, p: float) -> torch.Tensor:
+    r"""The backward pass of inverted dropout: the gradient with respect to its input.
+
+    Each output depends on its own input only, :math:`\partial \tilde x_i / \partial x_i =
+    r_i / (1 - p)`, so with :math:`\boldsymbol{\delta} = \partial L / \partial \tilde{\mathbf{x}}`
+    (``grad_output``) and the forward pass's mask :math:`\mathbf{r}`:
+
+    .. math::
+        \frac{\partial L}{\partial \mathbf{x}} = \boldsymbol{\delta} \odot \frac{\mathbf{r}}{1 - p}
+
+    A dropped unit passes no gradient back; a kept one passes it scaled by :math:`1/(1-p)`, as in
+    the forward pass. ``p`` must be below 1 (with ``p = 1`` every gradient is 0).
+    """
+    check_tensor("grad_output", grad_output, floating=True)
+    check_tensor("mask", mask)
+    p = check_real("p", p, low=0, high=1, high_open=True)
+    if mask.shape != grad_output.shape:
+        raise ValueError(
+            f"mask must have grad_output's shape {tuple(grad_output.shape)}, got {tuple(mask.shape)}"
+        )
+    return grad_output * mask.to(grad_output.dtype) / (1.0 - p)

@@ -182,3 +182,73 @@ def test_losses_on_cuda_match_torch():
             lambda z_, t=t: L.hinge_loss(z_, t), lambda z_, t=t: F.multi_margin_loss(z_, t), z, dtype=dtype
         )
         assert L.cross_entropy(z, t).device.type == "cuda"
+
+
+# --------------------------------------------------------------------------- linear classifier
+def _linear_problem(seed: int, n: int = 40, d: int = 7, k: int = 5, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=g, dtype=dtype)
+    W = 0.5 * torch.randn(d, k, generator=g, dtype=dtype)
+    y = torch.randint(0, k, (n,), generator=g)
+    return W, X, y
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.3])
+def test_linear_softmax_loss_matches_autograd_of_torch(lam):
+    for seed in range(3):
+        W, X, y = _linear_problem(seed)
+        loss, grad = L.linear_softmax_loss(W, X, y, lam=lam)
+        Wr = W.clone().requires_grad_(True)
+        ref = F.cross_entropy(X @ Wr, y) + lam * (Wr**2).sum()  # independent reference
+        (ref_grad,) = torch.autograd.grad(ref, Wr)
+        torch.testing.assert_close(loss, ref.detach(), rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(grad, ref_grad, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("margin", [1.0, 0.5])
+@pytest.mark.parametrize("lam", [0.0, 0.3])
+def test_linear_hinge_loss_matches_autograd_of_torch(margin, lam):
+    for seed in range(3):
+        W, X, y = _linear_problem(seed + 10)
+        loss, grad = L.linear_hinge_loss(W, X, y, margin=margin, lam=lam)
+        Wr = W.clone().requires_grad_(True)
+        K = W.shape[1]  # torch divides by the number of classes; the summed form does not
+        ref = K * F.multi_margin_loss(X @ Wr, y, margin=margin) + lam * (Wr**2).sum()
+        (ref_grad,) = torch.autograd.grad(ref, Wr)
+        torch.testing.assert_close(loss, ref.detach(), rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(grad, ref_grad, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("which", ["softmax", "hinge"])
+def test_linear_gradients_match_finite_differences(which):
+    W, X, y = _linear_problem(21, n=30, d=5, k=4)
+    fn = L.linear_softmax_loss if which == "softmax" else L.linear_hinge_loss
+    _, grad = fn(W, X, y, lam=0.1)
+    h = 1e-6
+    numeric = torch.zeros_like(W)
+    for i in range(W.shape[0]):
+        for j in range(W.shape[1]):
+            E = torch.zeros_like(W)
+            E[i, j] = h
+            numeric[i, j] = (fn(W + E, X, y, lam=0.1)[0] - fn(W - E, X, y, lam=0.1)[0]) / (2 * h)
+    torch.testing.assert_close(grad, numeric, rtol=1e-6, atol=1e-7)
+
+
+def test_linear_losses_float32_and_bad_inputs():
+    W, X, y = _linear_problem(3, dtype=torch.float32)
+    for fn in (L.linear_softmax_loss, L.linear_hinge_loss):
+        loss, grad = fn(W, X, y)
+        assert loss.dtype == grad.dtype == torch.float32 and grad.shape == W.shape
+        assert torch.isfinite(fn(W * 1e4, X, y)[1]).all()  # large scores stay finite
+    with pytest.raises(ValueError, match=r"X must have W.shape\[0\] = 7 columns"):
+        L.linear_softmax_loss(W, X[:, :3], y)
+    with pytest.raises(ValueError, match="W must have 2 dimensions"):
+        L.linear_hinge_loss(W[0], X, y)
+    with pytest.raises(ValueError, match=r"target values must be class indices in \[0, 4\]"):
+        L.linear_softmax_loss(W, X, y + 5)
+    with pytest.raises(TypeError, match="integer class indices"):
+        L.linear_hinge_loss(W, X, y.float())
+    with pytest.raises(ValueError, match=r"lam must be a real number in \[0, inf\)"):
+        L.linear_softmax_loss(W, X, y, lam=-1.0)
+    with pytest.raises(ValueError, match="margin"):
+        L.linear_hinge_loss(W, X, y, margin=-1.0)

@@ -102,6 +102,52 @@ def test_dropout_modes_and_reproducibility():
     torch.testing.assert_close(gx, (a != 0).double() / 0.7)
 
 
+def test_dropout_backward_matches_autograd_and_finite_differences():
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(6, 9, generator=g, dtype=torch.float64)
+    upstream = torch.randn(6, 9, generator=g, dtype=torch.float64)
+    p = 0.4
+    mask = R.dropout_mask(x.shape, p, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    # the same mask drawn inside dropout: autograd through the forward pass
+    xr = x.clone().requires_grad_(True)
+    out = R.dropout(xr, p, generator=torch.Generator().manual_seed(5))
+    torch.testing.assert_close(out.detach(), x * mask / (1 - p))
+    (auto,) = torch.autograd.grad((out * upstream).sum(), xr)
+    torch.testing.assert_close(R.dropout_backward(upstream, mask, p), auto)
+    # finite differences of L(x) = sum(upstream * dropout(x)) with the mask held fixed
+    assert torch.autograd.gradcheck(lambda t: t * mask / (1 - p), (xr,))
+    h, numeric = 1e-6, torch.zeros_like(x)
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            e = torch.zeros_like(x)
+            e[i, j] = h
+            plus = (upstream * (x + e) * mask / (1 - p)).sum()
+            minus = (upstream * (x - e) * mask / (1 - p)).sum()
+            numeric[i, j] = (plus - minus) / (2 * h)
+    torch.testing.assert_close(R.dropout_backward(upstream, mask, p), numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_dropout_backward_matches_torch_dropout():
+    torch.manual_seed(0)
+    x = torch.rand(200, 30, dtype=torch.float64) + 0.5  # no zeros, so the mask shows in the output
+    xr = x.clone().requires_grad_(True)
+    out = torch.nn.functional.dropout(xr, p=0.3, training=True)
+    upstream = torch.randn_like(x)
+    (theirs,) = torch.autograd.grad((out * upstream).sum(), xr)
+    mask = (out.detach() != 0).double()  # torch's own mask, read off its output
+    torch.testing.assert_close(R.dropout_backward(upstream, mask, 0.3), theirs)
+
+
+def test_dropout_mask_statistics_and_per_row_probabilities():
+    g = torch.Generator().manual_seed(1)
+    mask = R.dropout_mask((200_000,), 0.25, generator=g)
+    assert set(mask.unique().tolist()) == {0.0, 1.0} and mask.dtype == torch.float32
+    assert abs(mask.mean().item() - 0.75) < 5 * math.sqrt(0.25 * 0.75 / 200_000)
+    p = torch.tensor([[0.0], [0.5], [0.9]])
+    rows = R.dropout_mask((3, 100_000), p, generator=g)
+    torch.testing.assert_close(rows.mean(1), torch.tensor([1.0, 0.5, 0.1]), atol=0.01, rtol=0)
+
+
 def test_bad_inputs():
     for bad in (3.0, "w", None, nn.Linear(2, 2)):
         with pytest.raises(TypeError, match="params must be a tensor or an iterable of tensors"):
@@ -131,6 +177,16 @@ def test_bad_inputs():
         R.dropout(torch.ones(3), 0.5, generator=0)
     with pytest.raises(ValueError, match="at least 2 dimensions"):
         R.nuclear_norm(torch.ones(3))
+    with pytest.raises(ValueError, match=r"p must be a real number in \[0, 1\)"):
+        R.dropout_backward(torch.ones(3), torch.ones(3), 1.0)
+    with pytest.raises(ValueError, match=r"mask must have grad_output's shape \(3,\)"):
+        R.dropout_backward(torch.ones(3), torch.ones(2), 0.5)
+    with pytest.raises(TypeError, match="grad_output must be a floating-point tensor"):
+        R.dropout_backward(torch.ones(3, dtype=torch.long), torch.ones(3), 0.5)
+    with pytest.raises(ValueError, match=r"p must hold probabilities in \[0, 1\]"):
+        R.dropout_mask((3,), torch.tensor([0.5, 1.5, 0.0]))
+    with pytest.raises(ValueError, match=r"p must be a real number in \[0, 1\]"):
+        R.dropout_mask((3,), -0.5)
     with pytest.raises(TypeError, match="floating-point"):
         R.nuclear_norm(torch.ones(3, 3, dtype=torch.long))
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from .harness import attempt, close
 
-__all__ = ["check_logsumexp", "check_multiclass_hinge", "check_soft_cross_entropy"]
+__all__ = ["check_crammer_singer", "check_logsumexp", "check_multiclass_hinge", "check_soft_cross_entropy"]
 
 
 def check_logsumexp(logsumexp: Callable) -> bool:
@@ -106,4 +106,52 @@ def check_soft_cross_entropy(soft_cross_entropy: Callable) -> bool:
         if not close(out.double(), ref, f"soft_cross_entropy (trial {trial + 1})", rtol=1e-7, atol=1e-7):
             return False
     print("soft_cross_entropy: correct")
+    return True
+
+
+def _crammer_singer_reference(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, margin: float):
+    """Loss from the formula with torch operations, gradient by autograd (no hand derivation)."""
+    W = W.detach().clone().requires_grad_(True)
+    Z = X @ W
+    rival = Z.masked_fill(F.one_hot(y, Z.shape[1]).bool(), float("-inf")).amax(1)
+    loss = torch.clamp(margin + rival - Z.gather(1, y[:, None]).squeeze(1), min=0).mean()
+    (grad,) = torch.autograd.grad(loss, W)
+    return loss.detach(), grad
+
+
+def check_crammer_singer(crammer_singer_loss_grad: Callable) -> bool:
+    r"""Check ``crammer_singer_loss_grad(W, X, y, margin) -> (loss, grad)``: the Crammer-Singer hinge
+    :math:`\frac1N \sum_i \max(0, \Delta + \max_{j \ne y_i} Z_{ij} - Z_{i y_i})` of
+    :math:`Z = XW` and its gradient with respect to :math:`W`, against autograd of the formula."""
+    g = torch.Generator().manual_seed(17)
+    for trial, (n, d, k, margin, scale) in enumerate(
+        [(30, 5, 4, 1.0, 0.5), (50, 8, 10, 0.5, 1.0), (6, 3, 3, 2.0, 3.0)]
+    ):
+        X = torch.randn(n, d, generator=g, dtype=torch.float64)
+        W = scale * torch.randn(d, k, generator=g, dtype=torch.float64)
+        y = torch.randint(0, k, (n,), generator=g)
+        ran, out = attempt(
+            crammer_singer_loss_grad, W.clone(), X.clone(), y.clone(), margin, name="crammer_singer_loss_grad"
+        )
+        if not ran:
+            return False
+        if not (isinstance(out, tuple) and len(out) == 2 and all(isinstance(t, torch.Tensor) for t in out)):
+            print("crammer_singer_loss_grad: return a pair of tensors (loss, grad)")
+            return False
+        loss, grad = out
+        ref_loss, ref_grad = _crammer_singer_reference(W, X, y, margin)
+        if loss.numel() != 1:
+            print(f"crammer_singer_loss_grad: the loss must be one number, got shape {tuple(loss.shape)}")
+            return False
+        if not close(
+            loss.reshape(()).double(), ref_loss, f"the loss (trial {trial + 1})", rtol=1e-8, atol=1e-10
+        ):
+            print("  hint: only the largest wrong-class score counts, and the loss is a mean over examples")
+            return False
+        if not close(grad.double(), ref_grad, f"the gradient (trial {trial + 1})", rtol=1e-8, atol=1e-10):
+            print(
+                "  hint: a violated margin puts +1/N at the rival class and -1/N at the true class of its row"
+            )
+            return False
+    print("crammer_singer_loss_grad: correct")
     return True

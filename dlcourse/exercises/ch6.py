@@ -101,7 +101,9 @@ def check_expected_calibration_error(expected_calibration_error: Callable) -> bo
 
 def check_standardize(standardize: Callable) -> bool:
     r"""Check ``standardize(X_train, X_other) -> (Z_train, Z_other)``: per-feature mean and standard
-    deviation from the *training* set only, applied to both; constant features must not give NaN."""
+    deviation from the *training* set only, applied to both. A feature that is constant in the
+    training set is divided by 1 instead of 0: exactly 0 in ``Z_train``, its offset from the training
+    mean in ``Z_other``."""
     g = torch.Generator().manual_seed(44)
     X_train = torch.randn(50, 6, generator=g, dtype=torch.float64) * torch.tensor([1.0, 5, 0.1, 3, 1, 2]) + 7
     X_train[:, 4] = 2.5  # a constant feature
@@ -129,6 +131,14 @@ def check_standardize(standardize: Callable) -> bool:
         z_other[:, varying].double(), ref_other, "standardize (the other set)", rtol=1e-6, atol=1e-6
     ):
         print("  hint: use the training set's statistics for the other set too")
+        return False
+    if not bool((z_train[:, 4] == 0).all()):
+        print("standardize: a feature that is constant in the training set must come out as exactly 0 there")
+        return False
+    if not close(
+        z_other[:, 4].double(), X_other[:, 4] - 2.5, "standardize (a constant feature, the other set)"
+    ):
+        print("  hint: divide a constant feature by 1: the other set keeps its offset from the training mean")
         return False
     print("standardize: correct")
     return True
