@@ -48,7 +48,7 @@ def test_ch1_parallel_hardware(chapter_results):
     r = chapter_results(CH1)
     P = 784 * 1000 + 1000 + 1000 * 1000 + 1000 + 1000 * 10 + 10
     assert r["params_784_1000_1000_10"] == P and 1.7e6 < P < 2e6  # "close to two million"
-    assert r["loop_over_matrix_time"] > 2  # "more than twice as fast", on one thread: batching
+    assert r["loop_over_matrix_time"] > 1  # "ran faster than the loop", on one thread: batching
     if r["device"] == "cpu":  # the thread timing is a CPU measurement (a GPU run skips it)
         threads = r["threads"]  # "a speed-up from k threads can be at most about k" (noise: 25%)
         assert 0 < threads["speedup"] <= 1.25 * threads["count"]
