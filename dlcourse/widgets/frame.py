@@ -84,14 +84,25 @@ class FigureWidget(widgets.VBox):
         return {name: control.value for name, control in self.controls.items()}
 
     def _limits(self) -> tuple:
-        return tuple((ax.get_xlim(), ax.get_ylim()) for ax in self.figure.axes)
+        """The limits the cached background depends on: an axis drawn as an animated artist
+        (``ax.xaxis.set_animated(True)``: its ticks and labels are redrawn with the data) may
+        change its limits without a full redraw."""
+        return tuple(
+            (
+                None if ax.xaxis.get_animated() else ax.get_xlim(),
+                None if ax.yaxis.get_animated() else ax.get_ylim(),
+            )
+            for ax in self.figure.axes
+        )
 
     def redraw(self, changed: str | None = None) -> None:
         """Recompute what depends on ``changed``, draw with Agg, refresh the PNG shown.
 
         Artists marked ``animated`` (the ones the update changes) are drawn over a cached
         background (blitting); the whole figure, with its ticks, labels and legends (most of
-        the drawing time), is drawn again only when an axis' limits changed.
+        the drawing time), is drawn again only when the limits of an axis that is not itself
+        animated changed. A widget whose axis follows a control (``steps``, ``runs``) animates
+        that axis, so that no control forces a full redraw.
         """
         self._update(self.values(), changed)
         if changed is None or self._limits() != self._drawn_limits:
