@@ -210,3 +210,16 @@ def test_explorer_states_the_networks_numbers():
     assert s["dead_last"] == net["dead"][-1]
     titles = " ".join(ax.get_title() for ax in w.figure.axes)
     assert f"{s['grad_ratio']:.2e}" in titles and f"{s['dead_last']:.2f} dead" in titles
+
+
+@pytest.mark.parametrize("factory", [lambda: wr.optimizer_race(tune=False), we.activation_explorer])
+def test_a_blitted_redraw_with_kept_texts_equals_a_full_redraw(factory):
+    """Texts that did not change are put back from the last redraw, not rendered again: the
+    image is the same as drawing everything again."""
+    w = factory()
+    name = "on_sgd" if "on_sgd" in w.controls else "depth"
+    for value in ((False, True, False) if name == "on_sgd" else (21, 22, 23)):
+        w.controls[name].value = value
+    blitted = bytes(w.canvas.buffer_rgba())
+    w.redraw(None)
+    assert bytes(w.canvas.buffer_rgba()) == blitted

@@ -56,7 +56,12 @@ RACERS = OPTIMIZERS  # sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam
 KAPPA = 50.0  # the valleys' condition number (chapter 2's valley)
 SWEEP = tuple(10.0 ** (k / 2) for k in range(-8, 3))  # 1e-4, 3.2e-4, ..., 10: half decades
 VIEW = ((-2.0, 2.0), (-1.5, 2.5))  # (x range, y range): every surface is drawn in this box
-START = {"valley": (-1.2, 0.8), "rotated": (-1.5, -1.0), "rosenbrock": (-1.5, 2.0), "saddle": (1.5, 1e-3)}
+START = {
+    "valley": (-1.2, 0.8),
+    "rotated": (-1.0, 1.4),
+    "rosenbrock": (-1.5, 2.0),
+    "saddle": (1.5, 1e-3),
+}  # the chapter's
 MINIMUM = {"valley": 0.0, "rotated": 0.0, "rosenbrock": 0.0, "saddle": -0.25}
 MINIMIZERS = {"valley": ((0.0, 0.0),), "rotated": ((0.0, 0.0),), "rosenbrock": ((1.0, 1.0),)}
 MINIMIZERS["saddle"] = ((0.0, 1.0), (0.0, -1.0))

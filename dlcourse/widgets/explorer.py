@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from ..landscapes import deepnet as dn
 from .controls import Control, link_enabled, resolve, widgets_for
@@ -56,6 +57,12 @@ def live_setup() -> dict:
         "saturation": dn.SATURATION,
         "tail": _TAIL,
     }
+
+
+def layer_ylim(lo: float, hi: float) -> tuple[float, float]:
+    """The per-layer panel's log range for data from ``10**lo`` to ``10**hi``: whole pairs of
+    decades, so that it changes only every few layers."""
+    return 10.0 ** (2 * np.floor((lo - 0.01) / 2)), 10.0 ** (2 * np.ceil((hi + 0.01) / 2))
 
 
 def hist_layers(depth: int) -> list[int]:
@@ -130,8 +137,8 @@ def activation_explorer(**values) -> FigureWidget:
     ax_layer.legend(loc="best", fontsize=8)
     (sat_line,) = ax_dead.plot([], [], "o-", color="tab:orange", ms=3, lw=1.2, label="saturated responses")
     (dead_line,) = ax_dead.plot([], [], "s-", color="k", ms=3, lw=1.2, label="dead units")
-    ax_dead.set(xlabel="layer l", ylabel="fraction", xlim=(0.5, 20.5), ylim=(-0.02, 1.02))
-    ax_dead.legend(loc="center right", fontsize=8)
+    ax_dead.set(xlabel="layer l", ylabel="fraction", xlim=(0.5, 20.5), ylim=(-0.02, 1.22))
+    ax_dead.legend(loc="upper center", fontsize=8, ncols=2)
 
     def update(v: dict, changed: str | None) -> None:
         name, depth = v["activation"], v["depth"]
@@ -157,11 +164,11 @@ def activation_explorer(**values) -> FigureWidget:
         shown = np.concatenate([net["z_std"], net["grad_norm"], net["slope_grad"] if name == "prelu" else []])
         shown = shown[np.isfinite(shown) & (shown > 0)]
         lo, hi = (np.log10(shown.min()), np.log10(shown.max())) if shown.size else (-1.0, 1.0)
-        ax_layer.set_ylim(10.0 ** np.floor(lo - 0.01), 10.0 ** np.ceil(hi + 0.01))
+        ax_layer.set_ylim(*layer_ylim(lo, hi))
         sat_line.set_data(layers, net["saturated"])
         dead_line.set_data(layers, net["dead"])
-        for ax in (ax_layer, ax_dead):
-            ax.set_xlim(0.5, depth + 0.5)
+        for ax in (ax_layer, ax_dead):  # limits in steps, so that the axes are mostly redrawn from memory
+            ax.set_xlim(0.5, nice_bound(depth, 50) + 0.5)
         label = LABELS[dn.ACTIVATIONS.index(name)]
         ax_f.set_title(f"{label}: max f′ = {dn.peak_slope(name, v['slope'], v['alpha']):g}", fontsize=10)
         names = ", ".join(f"layer {l}" for l in hist_layers(depth))
@@ -174,6 +181,13 @@ def activation_explorer(**values) -> FigureWidget:
             f"layer {depth}: {s['saturated_last']:.2f} saturated, {s['dead_last']:.2f} dead", fontsize=10
         )
 
+    # The animated axes (their limits follow the data) are drawn cheaply: plain-text powers of ten
+    # rather than mathtext, and axis labels at fixed places rather than placed around the ticks.
+    ax_layer.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"1e{round(np.log10(v))}" if v > 0 else ""))
+    ax_layer.yaxis.set_minor_formatter(NullFormatter())
+    ax_hist.yaxis.set_label_coords(-0.1, 0.5)
+    for ax in (ax_layer, ax_dead):
+        ax.xaxis.set_label_coords(0.5, -0.1)
     animated = [f_line, fp_line, *hist, z_line, g_line, a_line, sat_line, dead_line]
     animated += [ax.title for ax in (ax_f, ax_hist, ax_layer, ax_dead)]
     animated += [ax_hist.yaxis, ax_layer.xaxis, ax_layer.yaxis, ax_dead.xaxis]

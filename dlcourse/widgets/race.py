@@ -42,7 +42,7 @@ COLORS = {  # matplotlib's tab10, grey left for the contours
     "adam": "#e377c2",
     "adamw": "#17becf",
 }
-SURFACE_LABELS = ("valley (κ = 50)", "rotated valley", "Rosenbrock", "saddle")
+SURFACE_LABELS = ("valley κ = 50", "rotated valley", "Rosenbrock", "saddle")
 GAP_FLOOR = 1e-16  # gaps are drawn down to here (the loss axis' bottom)
 CONTROLS = (
     Control("surface", "surface", "choice", "valley", choices=rc.SURFACES, choice_labels=SURFACE_LABELS),

@@ -32,7 +32,7 @@ function build(row, model) {
                                   xlabel: "layer l", ylabel: "std z, ‖∂L/∂W‖", xlim: [0.5, 20.5],
                                   ylim: [1e-3, 1e3], ylog: true });
   const pDead = makePanel(row, { label: "per layer: saturated responses and dead units", xlabel: "layer l",
-                                 ylabel: "fraction", xlim: [0.5, 20.5], ylim: [-0.02, 1.02] });
+                                 ylabel: "fraction", xlim: [0.5, 20.5], ylim: [-0.02, 1.02] });  // legend in the subtitle
   svgEl("line", { x1: pF.x(xs[0]), x2: pF.x(xs[xs.length - 1]), y1: pF.y(0), y2: pF.y(0), class: "dlc-axis" }, pF.plot);
   svgEl("line", { x1: pF.x(0), x2: pF.x(0), y1: pF.y(-2.2), y2: pF.y(4.2), class: "dlc-axis" }, pF.plot);
   const fLine = line(pF, "dlc-a"), fpLine = line(pF, "dlc-b dlc-dashed");
@@ -42,6 +42,7 @@ function build(row, model) {
   setText(pF.subtitle, [{ swatch: "dlc-a" }, "f(x)  ", { swatch: "dlc-b" }, "f′(x) (dashed)"]);
   setText(pDead.subtitle, [{ swatch: "dlc-b" }, "saturated responses  ", { swatch: "dlc-fg" }, "dead units"]);
   const forwards = new Map();                  // activation|init|slope|alpha -> forward pass
+  const nets = new Map();                      // ...|depth -> the backward pass's per-layer arrays
   const forward = (v) => {
     const key = `${v.activation}|${v.init}|${v.slope}|${v.alpha}`;
     const have = forwards.get(key);
@@ -66,8 +67,12 @@ function build(row, model) {
     const name = v.activation, depth = v.depth, a = name === "prelu" ? prelu : v.slope;
     fLine.setAttribute("d", pathData(pF, zip(xs, xs.map((x) => activationValue(name, x, a, v.alpha)))));
     fpLine.setAttribute("d", pathData(pF, zip(xs, xs.map((x) => activationSlope(name, x, a, v.alpha)))));
-    const net = networkBackward(name, depth, v.slope, v.alpha, prelu, saturation, width, batch, forward(v));
-    const fwd = forward(v), s = summary(net), shownLayers = histLayers(depth);
+    const key = `${name}|${v.init}|${v.slope}|${v.alpha}|${depth}`, fwd = forward(v);
+    if (!nets.has(key)) {                       // a setting seen before is drawn from memory
+      if (nets.size > 500) nets.clear();
+      nets.set(key, networkBackward(name, depth, v.slope, v.alpha, prelu, saturation, width, batch, fwd));
+    }
+    const net = nets.get(key), s = summary(net), shownLayers = histLayers(depth);
     let top = 0;
     const fractions = shownLayers.map((l) => {
       const counts = histogramWithTails(fwd.zs[l - 1], edges), total = batch * width;
@@ -87,8 +92,9 @@ function build(row, model) {
     const shown = [...net.z_std, ...net.grad_norm, ...(name === "prelu" ? net.slope_grad : [])]
       .filter((x) => Number.isFinite(x) && x > 0);
     const lo = shown.length ? Math.log10(Math.min(...shown)) : -1, hi = shown.length ? Math.log10(Math.max(...shown)) : 1;
-    pLayer.setLimits([0.5, depth + 0.5], [10 ** Math.floor(lo - 0.01), 10 ** Math.ceil(hi + 0.01)]);
-    pDead.setLimits([0.5, depth + 0.5], [-0.02, 1.02]);
+    const right = niceBound(depth, depthMax) + 0.5;      // explorer.layer_ylim, and limits in steps
+    pLayer.setLimits([0.5, right], [10 ** (2 * Math.floor((lo - 0.01) / 2)), 10 ** (2 * Math.ceil((hi + 0.01) / 2))]);
+    pDead.setLimits([0.5, right], [-0.02, 1.02]);
     zLine.setAttribute("d", pathData(pLayer, zip(layers, net.z_std)));
     gLine.setAttribute("d", pathData(pLayer, zip(layers, net.grad_norm)));
     aLine.setAttribute("d", name === "prelu" ? pathData(pLayer, zip(layers, net.slope_grad)) : "");
