@@ -218,7 +218,7 @@ def test_a_blitted_redraw_with_kept_texts_equals_a_full_redraw(factory):
     image is the same as drawing everything again."""
     w = factory()
     name = "on_sgd" if "on_sgd" in w.controls else "depth"
-    for value in ((False, True, False) if name == "on_sgd" else (21, 22, 23)):
+    for value in (False, True, False) if name == "on_sgd" else (21, 22, 23):
         w.controls[name].value = value
     blitted = bytes(w.canvas.buffer_rgba())
     w.redraw(None)

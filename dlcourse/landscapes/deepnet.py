@@ -175,7 +175,7 @@ def deep_network(
     alpha: float = 1.0,
     *,
     width: int = 32,
-    batch: int = 64,
+    batch: int = 32,
     seed: int = 0,
 ) -> dict[str, np.ndarray]:
     r"""Forward and backward through the network of the module's docstring; per layer
