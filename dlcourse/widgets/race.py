@@ -19,6 +19,7 @@ __all__ = [
     "optimizer_race",
     "race_paths",
     "tuned_rates",
+    "rates_in_use",
     "live_data",
 ]
 
