@@ -37,6 +37,9 @@ ipywidgets.jslink((steps, "value"), (valley, "steps"))
 display(steps)
 display(live_l1_vs_l2())
 display(live_batch_size_saddle())
+from dlcourse.live import live_optimizer_race, live_activation_explorer
+race, explorer = live_optimizer_race(), live_activation_explorer()
+display(race, race.static_figure(), explorer, explorer.static_figure())
 """
 
 
@@ -113,8 +116,19 @@ def tiny_live_book(tmp_path_factory) -> Path:
 
 
 # ---------------------------------------------------------------- Python's numbers ---------
-def expected_numbers(kind: str, p: dict) -> dict:
-    """What each widget shows for the setting ``p``, computed by dlcourse.landscapes."""
+def expected_numbers(kind: str, p: dict, shown: dict) -> dict:
+    """What each widget shows for the setting ``p``, computed by dlcourse.landscapes (``shown``:
+    what the page shows, for the race's tuned rates off the valley; see ``race_numbers``)."""
+    if kind == "race":
+        return race_numbers(p, shown)
+    if kind == "explorer":
+        from dlcourse.landscapes import deepnet as dn
+        from dlcourse.widgets import explorer as we
+
+        return {
+            "peak_slope": dn.peak_slope(p["activation"], p["slope"], p["alpha"]),
+            **we.summary(we.network(p)),
+        }
     if kind == "valley":
         start, kappa = (p["start_x"], p["start_y"]), p["kappa"]
         gd = ls.gradient_descent_trajectory(start, p["lr"], p["steps"], kappa)
@@ -166,6 +180,30 @@ def expected_numbers(kind: str, p: dict) -> dict:
     raise AssertionError(f"unknown widget {kind!r}")
 
 
+def race_numbers(p: dict, shown: dict) -> dict:
+    """The race's numbers: each shown optimizer's rate and its final gap, from Python's runs. With
+    tune on, the rate is the sweep's best: checked here on the valley (whose sweep the tiny book's
+    default state needs anyway); on the other surfaces the page's rate must be one of the sweep
+    and its gap Python's (the choice itself is checked on every surface under Node, in
+    tests/test_live_race_explorer.py, which keeps this test from running three more sweeps)."""
+    from dlcourse.landscapes import race as rc
+    from dlcourse.widgets import race as wr
+
+    surface, steps = p["surface"], p["steps"]
+    out = {"minimum": rc.MINIMUM[surface], "steps": steps}
+    rates = wr.rates_in_use(p) if not p["tune"] or surface == "valley" else {}
+    for name in rc.RACERS:
+        if not p[f"on_{name}"]:
+            continue
+        lr = rates.get(name)
+        if lr is None:
+            page = float(shown[f"lr_{name}_used"][0])
+            lr = page if page in rc.SWEEP else float("nan")
+        out[f"lr_{name}_used"] = lr
+        out[f"gap_{name}"] = float(wr.race_paths(surface, {name: lr}, steps)[name][1][-1]) if lr == lr else lr
+    return out
+
+
 def shown_equals(text: str, value: float) -> bool:
     """The rounded text is the value rounded (toFixed/toExponential, ties either way)."""
     if not math.isfinite(value):
@@ -195,18 +233,25 @@ MOVE = """([index, name, target, keyboard]) => {
   }));
 }"""
 
+SET = """([index, name, position]) => {
+  const input = document.querySelectorAll('.dlc-live')[index].querySelector(`input[data-trait="${name}"]`);
+  if (input.type === 'checkbox') { input.checked = position; input.dispatchEvent(new Event('change', {bubbles: true})); }
+  else { input.value = position; input.dispatchEvent(new Event('input', {bubbles: true})); }
+}"""
+
 STATE = """(index) => {
   const el = document.querySelectorAll('.dlc-live')[index];
   return {kind: el.dataset.widget, params: JSON.parse(el.dataset.params),
           numbers: [...el.querySelectorAll('.dlc-num')].map(n => [n.dataset.key, n.dataset.value, n.textContent]),
           controls: [...el.querySelectorAll('input[data-trait]')].map(i => ({name: i.dataset.trait, type: i.type,
-                     min: Number(i.min), max: Number(i.max), step: Number(i.step), value: Number(i.value)}))};
+                     min: Number(i.min), max: Number(i.max), step: Number(i.step), value: Number(i.value),
+                     gate: i.dataset.enabledBy ? JSON.parse(i.dataset.enabledBy) : null}))};
 }"""
 
 
 def check_numbers(state: dict, where: str) -> None:
-    expected = expected_numbers(state["kind"], state["params"])
     shown = {key: (float(value), text) for key, value, text in state["numbers"]}
+    expected = expected_numbers(state["kind"], state["params"], shown)
     assert set(expected) == set(shown), f"{where}: shown {sorted(shown)}, expected {sorted(expected)}"
     for key, py in expected.items():
         js, text = shown[key]
@@ -239,6 +284,10 @@ def exercise_page(browser, url: str) -> dict:
         check_numbers(state, f"{url} {state['kind']} (initial)")
         for control in state["controls"]:
             name = control["name"]
+            if control["gate"]:  # it acts only with another setting (enabled_by): give it that one
+                gate = control["gate"]
+                page.evaluate(SET, [index, gate["name"], gate["positions"][0]])
+                control = next(c for c in page.evaluate(STATE, index)["controls"] if c["name"] == name)
             if control["type"] == "checkbox":
                 targets = [None, None]
             else:
@@ -307,7 +356,7 @@ def test_live_widgets_on_a_tiny_book(tiny_live_book, browser):
     html = page_path.read_text(encoding="utf-8")
     assert "<noscript><img" in html, "the static figure for readers without JavaScript is missing"
     timings = exercise_page(browser, page_path.as_uri())
-    assert sorted(timings["widgets"]) == ["l1l2", "saddle", "valley"], timings["widgets"]
+    assert sorted(timings["widgets"]) == ["explorer", "l1l2", "race", "saddle", "valley"], timings["widgets"]
     page = timings.pop("page")
     # jslink on the static page: an ordinary ipywidgets IntText drives the valley's steps ...
     box = page.locator(".widget-text input").first

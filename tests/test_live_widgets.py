@@ -8,6 +8,8 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 import ipywidgets
 import numpy as np
@@ -32,21 +34,34 @@ process.stdout.write(JSON.stringify(out, enc));
 """
 
 
-def node_calls(calls: list) -> list:
-    """Evaluate ``[(function name, [args...]), ...]`` of live_compute.js in one Node process."""
+def _encode(value):
+    """JSON-ready: non-finite floats as the strings the runner turns back into numbers."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return "NaN" if np.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encode(v) for v in value]
+    return value
+
+
+def node_calls(calls: list, files: tuple[str, ...] = ("live_compute.js",)) -> list:
+    """Evaluate ``[(function name, [args...]), ...]`` in one Node process, in the module made of
+    ``files`` of ``static/`` joined as :func:`dlcourse.widgets.live.module_source` joins them."""
     node = shutil.which("node")
     if node is None:
         message = "Node.js is not installed (apt-get install nodejs): the JavaScript is unchecked"
         if os.environ.get("DLCOURSE_REQUIRE_BROWSER") == "1":
             pytest.fail(message + " and DLCOURSE_REQUIRE_BROWSER=1")
         pytest.skip(message)
+    module = COMPUTE
+    if tuple(files) != ("live_compute.js",):
+        joined = "\n".join((live.STATIC / name).read_text(encoding="utf-8") for name in files)
+        module = Path(tempfile.mkdtemp()) / "joined.mjs"
+        module.write_text(joined, encoding="utf-8")
     proc = subprocess.run(
-        [node, "--input-type=module", "-e", _RUNNER % json.dumps(COMPUTE.as_uri())],
-        input=json.dumps(calls)
-        .replace("-Infinity", '"-Infinity"')
-        .replace("Infinity", '"Infinity"')
-        .replace('-"Infinity"', '"-Infinity"')
-        .replace("NaN", '"NaN"'),
+        [node, "--input-type=module", "-e", _RUNNER % json.dumps(module.as_uri())],
+        input=json.dumps(_encode(calls)),
         capture_output=True,
         text=True,
         timeout=120,
@@ -223,6 +238,8 @@ FACTORIES = {
     },
     live.live_l1_vs_l2: {"budget": 0.5, "opt_x": -1.0, "opt_y": 2.0, "rho": -0.5, "lam": 0.01},
     live.live_batch_size_saddle: {"lr": 0.2, "batch_size": 63, "y0": 1e-4, "steps": 300, "runs": 5},
+    live.live_optimizer_race: {"steps": 150, "surface": "saddle", "tune": False, "lr_adam": 0.1},
+    live.live_activation_explorer: {"depth": 7, "activation": "elu", "alpha": 0.5, "init": "he"},
 }
 
 
@@ -283,6 +300,8 @@ TABLES = {
     live.live_momentum_valley: "valley",
     live.live_l1_vs_l2: "l1l2",
     live.live_batch_size_saddle: "saddle",
+    live.live_optimizer_race: "race",
+    live.live_activation_explorer: "explorer",
 }
 
 
@@ -310,7 +329,9 @@ def test_controls_come_from_the_python_table(factory):
                 assert (slider.min, slider.max, slider.step) == (c.low, c.high, c.step)
 
 
-@pytest.mark.parametrize("view", ["live_valley.js", "live_l1l2.js", "live_saddle.js"])
+@pytest.mark.parametrize(
+    "view", ["live_valley.js", "live_l1l2.js", "live_saddle.js", "live_race.js", "live_explorer.js"]
+)
 def test_the_javascript_views_hold_no_control_constants(view):
     """Ranges, steps and labels of the controls exist only in Python: a view that wrote its own
     slider table (``min:``/``max:``/``step:`` keys) or its own list of trait names would drift."""

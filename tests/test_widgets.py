@@ -73,6 +73,16 @@ def test_initial_values_are_used():
         (W.batch_size_saddle, {"batch_size": 3}, ValueError, r"batch_size must be one of"),
         (W.batch_size_saddle, {"runs": 0}, ValueError, "runs"),
         (W.batch_size_saddle, {"y0": 0.5}, ValueError, r"y0 must be one of"),
+        (W.optimizer_race, {"surface": "everest"}, ValueError, "surface must be one of"),
+        (
+            W.optimizer_race,
+            {"lr_adam": 100.0},
+            ValueError,
+            r"lr_adam must be a real number in \[0.0001, 10\]",
+        ),
+        (W.optimizer_race, {"tune": 1}, TypeError, "tune"),
+        (W.activation_explorer, {"depth": 0}, ValueError, "depth"),
+        (W.activation_explorer, {"init": "lecun"}, ValueError, "init must be one of"),
     ],
 )
 def test_bad_keyword_arguments_raise_clear_errors(factory, kwargs, error, words):

@@ -6,7 +6,15 @@ Three small worlds, each a pure function of its parameters that the widgets only
   descent and momentum on it, with the rates theory predicts;
 * a **two-weight least-squares** problem under an L1 or an L2 budget, and the lasso and ridge
   coefficient paths of a regression with many features of which few matter;
-* a **saddle** whose loss is the mean of per-example losses, and mini-batch SGD started on it.
+* a **saddle** whose loss is the mean of per-example losses, and mini-batch SGD started on it;
+* the **optimizer race** (:mod:`~dlcourse.landscapes.race`): every optimizer of
+  :mod:`dlcourse.optim`, run by :func:`dlcourse.optim.trajectory`, on one of four surfaces, and
+  the learning-rate sweep that tunes each;
+* a **deep random network** (:mod:`~dlcourse.landscapes.deepnet`): pre-activations, gradient
+  norms, saturated and dead units per layer for an activation and an initialisation.
+
+The last two are used as modules (``from dlcourse.landscapes import race``); their names are not
+repeated here.
 
 Everything is float64 and written as plain arithmetic in a documented order, so that the browser
 version of the figures (JavaScript) can repeat it operation for operation. Randomness comes from

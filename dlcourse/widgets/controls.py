@@ -19,7 +19,7 @@ import traitlets as t
 
 from ..validate import check_bool, check_choice, check_int, check_real
 
-__all__ = ["Control", "resolve", "by_name", "traits", "specs", "widgets_for"]
+__all__ = ["Control", "resolve", "by_name", "traits", "specs", "widgets_for", "link_enabled"]
 
 KINDS = ("float", "int", "bool", "choice")
 
@@ -29,7 +29,9 @@ class Control:
     """One control. ``kind``: ``float`` (``scale`` ``linear`` or ``log``, base 10), ``int``,
     ``bool`` or ``choice`` (one of ``choices``, shown as a slider over them, with optional
     ``choice_labels``). ``digits``: decimals shown (``fixed``) or significant digits
-    (``precision``), as ``format`` says."""
+    (``precision``), as ``format`` says. ``enabled_by``: ``(name, values)`` for a control that acts
+    only while control ``name`` has one of ``values`` (it is disabled otherwise, in Jupyter and
+    on the page)."""
 
     name: str
     label: str
@@ -43,6 +45,7 @@ class Control:
     format: str = "fixed"
     choices: tuple = ()
     choice_labels: tuple = field(default=())
+    enabled_by: tuple = ()
 
     def __post_init__(self) -> None:
         check_choice("kind", self.kind, KINDS)
@@ -118,6 +121,8 @@ class Control:
             out.update(
                 choices=list(self.choices), labels=list(self.choice_labels or (str(c) for c in self.choices))
             )
+        if self.enabled_by:
+            out["enabled_by"] = {"name": self.enabled_by[0], "values": list(self.enabled_by[1])}
         return out
 
 
@@ -149,3 +154,19 @@ def specs(table: tuple[Control, ...]) -> list[dict]:
 def widgets_for(table: tuple[Control, ...], values: dict, style: dict | None = None) -> dict:
     """``{name: ipywidgets control}`` for the matplotlib widget, set to ``values``."""
     return {c.name: c.widget(values[c.name], style) for c in table}
+
+
+def link_enabled(table: tuple[Control, ...], controls: dict) -> None:
+    """Disable each ipywidgets control of ``controls`` whose table row has ``enabled_by`` while its
+    governing control holds none of the values, now and whenever that control moves."""
+    for c in table:
+        if not c.enabled_by:
+            continue
+        name, values = c.enabled_by
+        target, source = controls[c.name], controls[name]
+
+        def sync(_change=None, target=target, source=source, values=tuple(values)) -> None:
+            target.disabled = source.value not in values
+
+        source.observe(sync, names="value")
+        sync()

@@ -9,8 +9,11 @@ from collections.abc import Callable
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 from PIL import Image as PILImage
 
 __all__ = ["FigureWidget", "join_curves", "nice_bound"]
@@ -54,9 +57,11 @@ class FigureWidget(widgets.VBox):
 
     def __init__(self, figure: Figure, controls: dict, update: Callable, *, columns: int = 3):
         self._image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        # At most `columns` columns, none narrower than 14rem: one column on a 400 px page.
+        width = f"max(14rem, calc({100 / columns:.4g}% - 1rem))"
         grid = widgets.GridBox(
             list(controls.values()),
-            layout=widgets.Layout(grid_template_columns=f"repeat({columns}, minmax(0, 1fr))"),
+            layout=widgets.Layout(grid_template_columns=f"repeat(auto-fill, minmax({width}, 1fr))"),
         )
         super().__init__(children=[grid, self._image])
         self.figure = figure
@@ -84,26 +89,69 @@ class FigureWidget(widgets.VBox):
         return {name: control.value for name, control in self.controls.items()}
 
     def _limits(self) -> tuple:
-        return tuple((ax.get_xlim(), ax.get_ylim()) for ax in self.figure.axes)
+        """The limits the cached background depends on: an axis drawn as an animated artist
+        (``ax.xaxis.set_animated(True)``: its ticks and labels are redrawn with the data) may
+        change its limits without a full redraw."""
+        return tuple(
+            (
+                None if ax.xaxis.get_animated() else ax.get_xlim(),
+                None if ax.yaxis.get_animated() else ax.get_ylim(),
+            )
+            for ax in self.figure.axes
+        )
 
     def redraw(self, changed: str | None = None) -> None:
         """Recompute what depends on ``changed``, draw with Agg, refresh the PNG shown.
 
         Artists marked ``animated`` (the ones the update changes) are drawn over a cached
         background (blitting); the whole figure, with its ticks, labels and legends (most of
-        the drawing time), is drawn again only when an axis' limits changed.
+        the drawing time), is drawn again only when the limits of an axis that is not itself
+        animated changed. A widget whose axis follows a control (``steps``, ``runs``) animates
+        that axis, so that no control forces a full redraw.
         """
         self._update(self.values(), changed)
         if changed is None or self._limits() != self._drawn_limits:
             self.canvas.draw()  # skips the animated artists
             self._background = self.canvas.copy_from_bbox(self.figure.bbox)
             self._drawn_limits = self._limits()
-            self._animated = self.figure.findobj(lambda a: a.get_animated())
+            animated = self.figure.findobj(lambda a: a.get_animated())
+            # Texts and axes first (they overlap no other animated artist), so that their pixels
+            # can be kept: rendering their glyphs is most of a redraw's cost.
+            self._animated = [a for a in animated if isinstance(a, (Text, Axis))]
+            self._animated += [a for a in animated if not isinstance(a, (Text, Axis))]
+            self._kept: dict = {}
         else:
             self.canvas.restore_region(self._background)
         for artist in self._animated:
-            artist.axes.draw_artist(artist) if artist.axes else self.figure.draw_artist(artist)
+            if isinstance(artist, (Text, Axis)):
+                self._draw_kept(artist)
+            else:
+                artist.axes.draw_artist(artist) if artist.axes else self.figure.draw_artist(artist)
         self._image.value = self.png(draw=False)
+
+    def _draw_kept(self, artist: Text | Axis) -> None:
+        """Draw an animated text or axis, or put back its pixels from the last redraw when
+        nothing about it changed (the same pixels either way)."""
+        if isinstance(artist, Text):
+            key = (artist.get_text(), artist.get_color(), artist.get_position(), artist.get_visible())
+        else:
+            key = (tuple(artist.get_view_interval()), artist.get_scale(), artist.get_visible())
+        kept = self._kept.get(id(artist))
+        if kept is not None and kept[0] == key:
+            self.canvas.restore_region(kept[1])
+            return
+        artist.axes.draw_artist(artist) if artist.axes else self.figure.draw_artist(artist)
+        if not key[-1] or (isinstance(artist, Text) and not key[0]):
+            return
+        renderer = self.canvas.get_renderer()
+        if isinstance(artist, Text):
+            box = artist.get_window_extent(renderer)
+        else:  # the labels and the tick marks (which the axis' tight box leaves out)
+            ticks = artist.get_major_ticks()
+            marks = [t.tick1line.get_window_extent(renderer) for t in ticks]
+            marks += [t.tick2line.get_window_extent(renderer) for t in ticks]
+            box = Bbox.union([artist.get_tightbbox(renderer), *marks])
+        self._kept[id(artist)] = (key, self.canvas.copy_from_bbox(box.padded(2)))
 
     def png(self, draw: bool = False) -> bytes:
         """The figure as currently drawn, as PNG bytes (fast compression) from the Agg buffer."""

@@ -8,6 +8,8 @@ page with the widget's state, that recomputes and redraws in the page itself.
 * :func:`live_momentum_valley` (chapter 2): gradient descent and momentum in a valley.
 * :func:`live_batch_size_saddle` (chapter 2): how long SGD takes to leave a saddle, by batch size.
 * :func:`live_l1_vs_l2` (chapter 4): the L1 diamond's corners give exact zeros.
+* :func:`live_optimizer_race` (chapter 2): every optimizer on one surface, each at its best rate.
+* :func:`live_activation_explorer` (chapter 3): activations and initialisations in a deep network.
 
 One computation, two languages: ``dlcourse/static/live_compute.js`` repeats the pure functions
 of :mod:`dlcourse.landscapes` operation for operation (the saddle's ``xorshift32`` included), and
@@ -38,7 +40,9 @@ import numpy as np
 import traitlets as t
 
 from .. import landscapes as ls
+from . import explorer as we
 from . import l1l2 as wl
+from . import race as wr
 from . import saddle as ws
 from . import valley as wv
 from .controls import resolve, specs, traits
@@ -47,9 +51,13 @@ __all__ = [
     "LiveMomentumValley",
     "LiveL1vsL2",
     "LiveBatchSizeSaddle",
+    "LiveOptimizerRace",
+    "LiveActivationExplorer",
     "live_momentum_valley",
     "live_l1_vs_l2",
     "live_batch_size_saddle",
+    "live_optimizer_race",
+    "live_activation_explorer",
     "StaticFallback",
     "module_source",
 ]
@@ -57,10 +65,12 @@ __all__ = [
 STATIC = Path(__file__).with_name("static")
 
 
-def module_source(view: str) -> str:
-    """The ES module of one widget: the shared compute and drawing code, then its view."""
+def module_source(view: str, *compute: str) -> str:
+    """The ES module of one widget: the shared compute code, the widget's own ``compute`` files
+    (if any), the drawing code, then its view."""
     return "\n".join(
-        (STATIC / name).read_text(encoding="utf-8") for name in ("live_compute.js", "live_draw.js", view)
+        (STATIC / name).read_text(encoding="utf-8")
+        for name in ("live_compute.js", *compute, "live_draw.js", view)
     )
 
 
@@ -99,7 +109,9 @@ class _Live(anywidget.AnyWidget):
         return Image(data=png, format="png")
 
 
-def _live_class(name: str, view: str, alt: str, table: tuple, doc: str, **data: t.TraitType) -> type:
+def _live_class(
+    name: str, view: str, alt: str, table: tuple, doc: str, compute: tuple = (), **data: t.TraitType
+) -> type:
     """An anywidget class: one synced trait per control of ``table``, plus ``data`` traits."""
     return type(
         name,
@@ -107,7 +119,7 @@ def _live_class(name: str, view: str, alt: str, table: tuple, doc: str, **data: 
         {
             "__doc__": doc,
             "__module__": __name__,
-            "_esm": module_source(view),
+            "_esm": module_source(view, *compute),
             "_alt": alt,
             **traits(table),
             **data,
@@ -226,5 +238,58 @@ def live_batch_size_saddle(**values) -> LiveBatchSizeSaddle:
         start_x=ws.START_X,
         threshold=ws.THRESHOLD,
         quantiles=list(ws.QUANTILES),
+        **values,
+    )
+
+
+# ---------------------------------------------------------------- optimizer race ------------
+LiveOptimizerRace = _live_class(
+    "LiveOptimizerRace",
+    "live_race.js",
+    "every optimizer on one surface, each with its own or its best learning rate",
+    wr.CONTROLS,
+    "Traits: the controls of :data:`dlcourse.widgets.race.CONTROLS`.",
+    compute=("live_compute_race.js",),
+    setup=t.Dict().tag(sync=True),
+    sweep=t.List(t.Float()).tag(sync=True),
+    contours=t.Dict().tag(sync=True),
+    minimizers=t.Dict().tag(sync=True),
+    racers=t.List(t.Dict()).tag(sync=True),
+    box=t.List(t.List(t.Float())).tag(sync=True),
+    floor=t.Float(wr.GAP_FLOOR).tag(sync=True),
+)
+
+
+def live_optimizer_race(**values) -> LiveOptimizerRace:
+    """The live twin of :func:`dlcourse.widgets.optimizer_race` (same arguments and checks)."""
+    values = resolve(wr.CONTROLS, values)
+    return LiveOptimizerRace(
+        _static=lambda: wr.optimizer_race(**values), controls=specs(wr.CONTROLS), **wr.live_data(), **values
+    )
+
+
+# ---------------------------------------------------------------- activation explorer -------
+LiveActivationExplorer = _live_class(
+    "LiveActivationExplorer",
+    "live_explorer.js",
+    "an activation and an initialisation in a deep random network",
+    we.CONTROLS,
+    "Traits: the controls of :data:`dlcourse.widgets.explorer.CONTROLS`.",
+    compute=("live_compute_explorer.js",),
+    setup=t.Dict().tag(sync=True),
+    edges=t.List(t.Float()).tag(sync=True),
+    curve_x=t.List(t.Float()).tag(sync=True),
+)
+
+
+def live_activation_explorer(**values) -> LiveActivationExplorer:
+    """The live twin of :func:`dlcourse.widgets.activation_explorer` (same arguments and checks)."""
+    values = resolve(we.CONTROLS, values)
+    return LiveActivationExplorer(
+        _static=lambda: we.activation_explorer(**values),
+        controls=specs(we.CONTROLS),
+        setup=we.live_setup(),
+        edges=we.EDGES.tolist(),
+        curve_x=we.CURVE_X.tolist(),
         **values,
     )

@@ -122,6 +122,7 @@ def momentum_valley(**values) -> FigureWidget:
         ax_path.title,
         ax_loss.title,
         ax_map.title,
+        ax_loss.xaxis,  # its limits follow `steps`: redrawn with the data, no full redraw
     ):
         artist.set_animated(True)
     return FigureWidget(fig, controls, update)

@@ -180,12 +180,24 @@ export function makeControls(el, model, specs) {
     row.className = "dlc-control";
     row.append(label, input, out);
     box.appendChild(row);
-    return { spec, input, out };
+    const gate = (model.get("controls").find((c) => c.name === spec.name) || {}).enabled_by;
+    return { spec, input, out, row, gate };
   });
-  // Show the model's values (also when jslink or Python changed them).
+  for (const { input, gate } of rows) {       // where the governing control must be (for tests)
+    if (!gate) continue;
+    const by = specs.find((s) => s.name === gate.name);
+    input.dataset.enabledBy = JSON.stringify({ name: gate.name,
+      positions: gate.values.map((v) => (by.checkbox ? v : by.toInput(v))) });
+  }
+  // Show the model's values (also when jslink or Python changed them); a control that acts only
+  // while another has certain values (its table's enabled_by) is disabled otherwise.
   return () => {
-    for (const { spec, input, out } of rows) {
+    for (const { spec, input, out, row, gate } of rows) {
       const value = model.get(spec.name);
+      if (gate) {
+        input.disabled = !gate.values.includes(model.get(gate.name));
+        row.classList.toggle("dlc-disabled", input.disabled);
+      }
       if (spec.checkbox) { input.checked = value; out.textContent = value ? "on" : "off"; continue; }
       const position = spec.toInput(value);
       if (Math.abs(Number(input.value) - position) > 1e-9) input.value = position;
