@@ -148,6 +148,8 @@ export function control(model, name) {
 
 // Controls: a labelled <input type=range> (or checkbox) per trait. spec: {name, label, min, max,
 // step, toInput(value) -> slider position, fromInput(position) -> value, format(value)}.
+// Each input carries the attribute (model "own_keys") under which JupyterLab leaves the keys
+// pressed on it to it: the arrow keys move a focused slider (dlcourse/widgets/keys.py).
 export function makeControls(el, model, specs) {
   const box = document.createElement("div");
   box.className = "dlc-controls";
@@ -161,6 +163,7 @@ export function makeControls(el, model, specs) {
     input.id = id;
     input.name = spec.name;
     input.dataset.trait = spec.name;
+    input.setAttribute(model.get("own_keys"), "");
     const out = document.createElement("output");
     out.htmlFor = id;
     out.setAttribute("aria-hidden", "true");
