@@ -13,8 +13,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image as PILImage
 
-from .keys import KeyScope
-
 __all__ = ["FigureWidget", "join_curves", "nice_bound"]
 
 
@@ -60,9 +58,7 @@ class FigureWidget(widgets.VBox):
             list(controls.values()),
             layout=widgets.Layout(grid_template_columns=f"repeat({columns}, minmax(0, 1fr))"),
         )
-        # KeyScope: the arrow keys move a focused slider in JupyterLab too (dlcourse.widgets.keys).
-        keys = [KeyScope()] if KeyScope is not None else []
-        super().__init__(children=[grid, self._image, *keys])
+        super().__init__(children=[grid, self._image])
         self.figure = figure
         self.canvas = FigureCanvasAgg(figure)
         self.controls = dict(controls)

@@ -42,7 +42,6 @@ from . import l1l2 as wl
 from . import saddle as ws
 from . import valley as wv
 from .controls import resolve, specs, traits
-from .keys import OWN_KEYS
 
 __all__ = [
     "LiveMomentumValley",
@@ -85,7 +84,6 @@ class _Live(anywidget.AnyWidget):
     _css = (STATIC / "live.css").read_text(encoding="utf-8")
     _alt = "the figure"
     controls = t.List(t.Dict()).tag(sync=True)  # the control table (controls.specs), for the view
-    own_keys = t.Unicode(OWN_KEYS).tag(sync=True)  # the controls keep their keys (widgets.keys)
 
     def __init__(self, _static=None, **kwargs):
         super().__init__(**kwargs)
