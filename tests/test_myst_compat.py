@@ -30,8 +30,10 @@ _spec.loader.exec_module(mc)
 # shows those raw (or not at all) until `python book/myst_compat.py rewrite` is applied to them.
 # Remove a chapter from this set once it is rewritten (its tests here and in
 # tests/test_lab_browser.py then pass, and strict xfail turns a forgotten entry into a failure).
-PENDING_REWRITE = frozenset(CHAPTERS)
-REASON = "pending the chapter rewrite of issue 17: python book/myst_compat.py rewrite chapters/*.ipynb"
+# Chapters 1-3 keep experiment solutions gated across cells ({solution-start} ... {solution-end}),
+# which JupyterLab cannot fold: pending their conversion.
+PENDING_REWRITE = frozenset({"01_backprop_mse", "02_optimizers", "03_activations"})
+REASON = "pending issue 17: solutions gated across cells, which JupyterLab cannot fold"
 
 
 def pending(stem: str):
