@@ -88,6 +88,9 @@ def open_page(browser, path: Path):
 AXE_RUN_JS = """async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags},
                                                    resultTypes: ['violations']}))
   .violations.map((v) => ({rule: v.id, help: v.help, nodes: v.nodes.length, first: v.nodes[0].html.slice(0, 160)}))"""
+# A formula MathJax could not typeset reads "Math input error" (and fails contrast).
+MATH_ERRORS_JS = """() => Array.from(document.querySelectorAll('mjx-merror')).map((e) => ({
+  rule: 'mathjax-error', help: e.getAttribute('data-mjx-error')}))"""
 AT_ONCE = 3  # pages audited at once: about twice as fast as one by one on two cores
 
 
@@ -106,7 +109,7 @@ async def _audit(chromium: str, pages: list[Path], script: str) -> list[list[dic
                     await page.goto(path.as_uri(), wait_until="load")
                     await page.evaluate(SETTLED_JS)
                     await page.add_script_tag(content=script)
-                    return await page.evaluate(AXE_RUN_JS, TAGS)
+                    return await page.evaluate(AXE_RUN_JS, TAGS) + await page.evaluate(MATH_ERRORS_JS)
                 finally:
                     await page.close()
 
@@ -135,7 +138,9 @@ def test_every_page_passes_the_accessibility_audit(built_book):
     with ThreadPoolExecutor(1) as pool:
         results = pool.submit(asyncio.run, _audit(chromium, audited, script)).result()
     found = {str(p.relative_to(html)): v for p, v in zip(audited, results) if v}
-    assert not found, "axe-core (WCAG 2 A/AA) found:\n" + json.dumps(found, indent=1, ensure_ascii=False)
+    assert not found, "axe-core (WCAG 2 A/AA) and MathJax found:\n" + json.dumps(
+        found, indent=1, ensure_ascii=False
+    )
 
 
 def test_the_bibliography_is_a_list_of_entries(built_book):
