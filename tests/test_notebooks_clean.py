@@ -81,3 +81,22 @@ def test_no_control_characters(path):
         for m in CONTROL.finditer(source)
     ]
     assert not found, f"{path.name}: control characters (an escaped TeX command?): {found}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_no_paragraph_twice(path):
+    """A paragraph of prose appears once in its chapter (a merge or an edit can leave a copy)."""
+    nb = nbformat.read(path, as_version=4)
+    seen: dict[str, int] = {}
+    repeated = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        for paragraph in re.split(r"\n\s*\n", cell.source):
+            text = " ".join(paragraph.split())
+            if len(text) < 120 or text.startswith(("```", ":::")):
+                continue
+            if text in seen:
+                repeated.append(f"cells {seen[text]} and {index}: {text[:80]}...")
+            seen.setdefault(text, index)
+    assert not repeated, f"{path.name}: {repeated}"
