@@ -19,11 +19,16 @@ Sphinx directive it was not written for. The rewrites (each verified in both ren
   over a fenced code block holding what the directive included; ``rewrite`` refreshes such blocks
   and ``check`` reports one that no longer matches its file.
 * ``{solution}`` without ``:class: dropdown`` gets it (JupyterLab folds only dropdowns).
+* A solution gated across cells (``{solution-start}`` at the end of a markdown cell, code cells
+  that run at build time, the answer and ``{solution-end}`` in the next markdown cell) becomes the
+  code cells folded (JupyterLab: ``jupyter.source_hidden``/``outputs_hidden``; the website: the
+  ``hide-cell`` tag, a "Show code cell content" button) followed by a ``{solution}`` dropdown with
+  the answer: jupyterlab-myst renders each cell alone and cannot fold a box that spans cells.
 
 ``check`` also reports what it cannot rewrite: other roles and directives (e.g. ``{cite:t}``,
 ``{glue}``, ``{only}``, ``{raw}``), ``{numref}``/``{eq}``/``{ref}`` without text to another page,
-and a gated ``{exercise-start}``/``{solution-start}`` whose end is in another cell (JupyterLab
-renders cell by cell, so the box would end at the cell).
+and a gated ``{exercise-start}``/``{solution-start}`` whose end is in another cell and that the
+rewrite cannot fold (JupyterLab renders cell by cell, so the box would end at the cell).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ __all__ = [
     "citation_label",
     "rewrite_markdown",
     "problems_in_markdown",
+    "fold_gated_solutions",
     "rewrite_notebook",
     "check_notebook",
     "main",
@@ -369,6 +375,65 @@ def problems_in_markdown(text: str, ctx: Context, where: str) -> list[Problem]:
     return found
 
 
+# ----------------------------------------------------------------------- gated solutions ----
+HIDDEN = {"source_hidden": True, "outputs_hidden": True}  # JupyterLab's collapsed input and output
+HIDE_TAG = "hide-cell"  # myst-nb: input and output behind a "Show code cell content" button
+
+
+def _open_gate(text: str) -> Block | None:
+    """The ``{solution-start}`` of ``text`` that no ``{solution-end}`` after it closes, if any."""
+    top = blocks(text.split("\n"))
+    starts = [b for b in top if b.name == "solution-start"]
+    if not starts or any(b.name == "solution-end" and b.start > starts[-1].start for b in top):
+        return None
+    return starts[-1]
+
+
+def _hide_code(cell) -> None:
+    cell.metadata.setdefault("jupyter", {}).update(HIDDEN)
+    tags = cell.metadata.setdefault("tags", [])
+    if HIDE_TAG not in tags and not any(t.startswith(("remove-", "hide-")) for t in tags):
+        tags.append(HIDE_TAG)
+
+
+def fold_gated_solutions(cells: list) -> int:
+    """Turn each solution gated across cells (a markdown cell ending in ``{solution-start}``, code
+    cells, a markdown cell with the answer and ``{solution-end}``) into a form both renderers fold:
+    the code cells collapsed (JupyterLab: ``jupyter.source_hidden``/``outputs_hidden``; the
+    website: the ``hide-cell`` tag), then a ``{solution}`` dropdown with the answer, in the cell
+    that held ``{solution-end}``. The code and the answer are kept as they are. ``cells`` (a
+    notebook's, nbformat nodes) is changed in place; returns how many solutions were folded. A
+    gate with a markdown cell inside, or with no end, is left for ``check`` to report."""
+    folded = 0
+    for i, cell in enumerate(cells):
+        gate = _open_gate(cell.source) if cell.cell_type == "markdown" else None
+        if gate is None:
+            continue
+        j = next((j for j in range(i + 1, len(cells)) if cells[j].cell_type != "code"), len(cells))
+        end = (
+            next((b for b in blocks(cells[j].source.split("\n")) if b.name == "solution-end"), None)
+            if j < len(cells) and cells[j].cell_type == "markdown"
+            else None
+        )
+        if end is None:
+            continue
+        lines = cell.source.split("\n")
+        cell.source = "\n".join(lines[: gate.start] + lines[gate.end + 1 :]).rstrip()
+        for code in cells[i + 1 : j]:
+            _hide_code(code)
+        rest = cells[j].source.split("\n")
+        answer = "\n".join(rest[: end.start]).strip("\n")
+        after = "\n".join(rest[end.end + 1 :]).strip("\n")
+        options = dict(gate.options)
+        options["class"] = " ".join(dict.fromkeys(options.get("class", "").split() + ["dropdown"]))
+        fence = _fence_for(answer)
+        head = [f"{fence}{{solution}} {gate.arg}".rstrip()] + [f":{k}: {v}" for k, v in options.items()]
+        box = "\n".join(head + [""] + ([answer] if answer else []) + [fence])
+        cells[j].source = box + ("\n\n" + after if after else "")
+        folded += 1
+    return folded
+
+
 # --------------------------------------------------------------------------- notebooks ----
 def context_for(path: Path, bib: Path = BIB) -> Context:
     path = Path(path).resolve()
@@ -378,10 +443,11 @@ def context_for(path: Path, bib: Path = BIB) -> Context:
 
 
 def rewrite_notebook(path: Path, bib: Path = BIB) -> int:
-    """Rewrite the markdown cells of the notebook at ``path`` in place; returns how many changed."""
+    """Rewrite the notebook at ``path`` in place (gated solutions folded, then each markdown cell
+    rewritten); returns how many solutions and markdown cells changed."""
     nb = nbformat.read(path, as_version=4)
     ctx = context_for(path, bib)
-    changed = 0
+    changed = fold_gated_solutions(nb.cells)
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             new = rewrite_markdown(cell.source, ctx)
@@ -412,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = args.notebooks or sorted((ROOT / "chapters").glob("*.ipynb"))
     if args.command == "rewrite":
         for path in paths:
-            print(f"{path}: {rewrite_notebook(path)} markdown cells rewritten")
+            print(f"{path}: {rewrite_notebook(path)} gated solutions folded or markdown cells rewritten")
     found = [p for path in paths for p in check_notebook(path)]
     for p in found:
         print(p)
