@@ -378,6 +378,8 @@ def problems_in_markdown(text: str, ctx: Context, where: str) -> list[Problem]:
 # ----------------------------------------------------------------------- gated solutions ----
 HIDDEN = {"source_hidden": True, "outputs_hidden": True}  # JupyterLab's collapsed input and output
 HIDE_TAG = "hide-cell"  # myst-nb: input and output behind a "Show code cell content" button
+# JupyterLab's folded cell still shows its first line: this comment, so that no code shows.
+CODE_HEADER = "# Solution: the code behind the answer below"
 
 
 def _open_gate(text: str) -> Block | None:
@@ -390,6 +392,8 @@ def _open_gate(text: str) -> Block | None:
 
 
 def _hide_code(cell) -> None:
+    if not cell.source.startswith(CODE_HEADER):
+        cell.source = f"{CODE_HEADER}\n{cell.source}"
     cell.metadata.setdefault("jupyter", {}).update(HIDDEN)
     tags = cell.metadata.setdefault("tags", [])
     if HIDE_TAG not in tags and not any(t.startswith(("remove-", "hide-")) for t in tags):
@@ -400,8 +404,9 @@ def fold_gated_solutions(cells: list) -> int:
     """Turn each solution gated across cells (a markdown cell ending in ``{solution-start}``, code
     cells, a markdown cell with the answer and ``{solution-end}``) into a form both renderers fold:
     the code cells collapsed (JupyterLab: ``jupyter.source_hidden``/``outputs_hidden``; the
-    website: the ``hide-cell`` tag), then a ``{solution}`` dropdown with the answer, in the cell
-    that held ``{solution-end}``. The code and the answer are kept as they are. ``cells`` (a
+    website: the ``hide-cell`` tag; each starts with the comment ``CODE_HEADER``, the line that
+    JupyterLab's folded cell shows), then a ``{solution}`` dropdown with the answer, in the cell
+    that held ``{solution-end}``. The code otherwise and the answer are kept as they are. ``cells`` (a
     notebook's, nbformat nodes) is changed in place; returns how many solutions were folded. A
     gate with a markdown cell inside, or with no end, is left for ``check`` to report."""
     folded = 0

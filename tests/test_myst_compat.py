@@ -179,8 +179,9 @@ END = "\n\n```{solution-end}\n```"
 
 def test_solutions_gated_across_cells_are_folded_in_both_renderers(book):
     """The code cells between {solution-start} and {solution-end} collapsed in JupyterLab and
-    tagged hide-cell for the website, the answer in a {solution} dropdown after them; the code,
-    the answer and the text around them unchanged."""
+    tagged hide-cell for the website, each under a comment (what JupyterLab's folded cell shows),
+    the answer in a {solution} dropdown after them; the code, the answer and the text around them
+    unchanged."""
     answer = "The answer is $0.25$:\n\n```python\nprint(0.25)\n```"
     path = gated(
         book,
@@ -198,10 +199,10 @@ def test_solutions_gated_across_cells_are_folded_in_both_renderers(book):
     nb = nbformat.read(path, as_version=4)
     assert [c.source for c in nb.cells] == [
         "# Title\n\nIntro.\n\n" + EXERCISE % 1,
-        "x = 0.25",
-        "print(x)",
+        mc.CODE_HEADER + "\nx = 0.25",
+        mc.CODE_HEADER + "\nprint(x)",
         "````{solution} t-ex1\n:class: dropdown\n\n" + answer + "\n````\n\nMore text.\n\n" + EXERCISE % 2,
-        "y = 2",
+        mc.CODE_HEADER + "\ny = 2",
         "```{solution} t-ex2\n:class: dropdown\n\nTwo.\n```",
         "## After",
     ]
@@ -303,7 +304,7 @@ def test_the_rewrite_leaves_the_chapters_checkable(tmp_path):
         assert [c.cell_type for c in before.cells] == [c.cell_type for c in after.cells]
         for b, a in zip(before.cells, after.cells):
             if b.cell_type == "code":
-                assert b.source == a.source, stem
+                assert a.source in (b.source, f"{mc.CODE_HEADER}\n{b.source}"), stem
                 assert a.metadata in (b.metadata, {**b.metadata, "jupyter": mc.HIDDEN, "tags": ["hide-cell"]})
                 continue
             if b.source == a.source:
