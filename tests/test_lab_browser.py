@@ -13,7 +13,7 @@ Screenshots of chapter 2's first solution, folded and opened, are kept in the fo
 ``DLCOURSE_ARTIFACTS`` (``lab/`` under it) or else under pytest's temporary folder
 (``.../pytest-of-$USER/pytest-current/lab-screenshots0/``); the test prints where.
 ``DLCOURSE_LAB_CHAPTERS`` names another folder of chapter notebooks to check (for example copies
-rewritten by ``book/myst_compat.py``; run with ``--runxfail`` then).
+rewritten by ``book/myst_compat``; run with ``--runxfail`` then).
 """
 
 from __future__ import annotations
@@ -211,7 +211,7 @@ def _markdown_count(stem: str, root: Path) -> int:
 
 
 def _folded_code(stem: str, root: Path) -> list[int]:
-    """The code cells stored folded: a solution's code (book/myst_compat.py folds it)."""
+    """The code cells stored folded: a solution's code (book/myst_compat folds it)."""
     nb = nbformat.read(root / "chapters" / f"{stem}.ipynb", as_version=4)
     return [i for i, c in enumerate(nb.cells) if c.metadata.get("jupyter", {}).get("source_hidden")]
 

@@ -1,4 +1,4 @@
-"""book/myst_compat.py: the chapters' markdown in a form that both the website (Jupyter Book) and
+"""book/myst_compat: the chapters' markdown in a form that both the website (Jupyter Book) and
 JupyterLab (jupyterlab-myst) render, and the rule that every chapter keeps to it.
 
 The expected rewrites below are written out by hand from what the strict book build printed for the
@@ -13,6 +13,7 @@ import inspect
 import json
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -22,12 +23,15 @@ from conftest import CHAPTERS, ROOT
 
 from dlcourse.optim import SGD, Adam
 
-_spec = importlib.util.spec_from_file_location("myst_compat", ROOT / "book" / "myst_compat.py")
+_package = ROOT / "book" / "myst_compat"
+_spec = importlib.util.spec_from_file_location(
+    "myst_compat", _package / "__init__.py", submodule_search_locations=[str(_package)]
+)
 mc = sys.modules["myst_compat"] = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(mc)
 
 # Chapters whose markdown JupyterLab would still show raw (or whose solutions it would not fold)
-# until `python book/myst_compat.py rewrite` is applied to them: their tests here and in
+# until `python book/myst_compat rewrite` is applied to them: their tests here and in
 # tests/test_lab_browser.py are expected to fail (strict xfail turns a forgotten entry into a
 # failure). Empty since issue 17 phase 2 folded the gated solutions of chapters 1-3.
 PENDING_REWRITE: frozenset[str] = frozenset()
@@ -278,6 +282,10 @@ def test_command_line_checks_and_rewrites(book, capsys):
     assert "renders raw in JupyterLab" in capsys.readouterr().out
     assert mc.main(["rewrite", str(path)]) == 0
     assert "0 constructs" in capsys.readouterr().out
+    path = notebook(book, "{cite}`kingma2015adam`")
+    command = [sys.executable, str(ROOT / "book" / "myst_compat"), "check", str(path)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=book)
+    assert done.returncode == 1 and "renders raw in JupyterLab" in done.stdout, done.stderr
 
 
 # ------------------------------------------------------------------------- the chapters ----
