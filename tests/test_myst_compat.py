@@ -218,7 +218,8 @@ def test_solutions_gated_across_cells_are_folded_in_both_renderers(book):
 
 
 def test_a_gate_that_cannot_be_folded_is_left_and_reported(book):
-    """A markdown cell inside the gate (its text would move into the dropdown) or no end at all."""
+    """Markdown inside the gate (a cell, or text after the gate in its cell: it would move out of
+    or into the dropdown), or no end at all."""
     cells = [EXERCISE % 1 + GATE % 1, ("code", "x = 1"), "Prose between.", ("code", "x"), "Answer." + END]
     path = gated(book, *cells)
     assert mc.rewrite_notebook(path) == 0
@@ -229,15 +230,27 @@ def test_a_gate_that_cannot_be_folded_is_left_and_reported(book):
     path = gated(book, EXERCISE % 1 + GATE % 1, ("code", "x = 1"))
     assert mc.rewrite_notebook(path) == 0
     assert any("has no {solution-end}" in p.what for p in mc.check_notebook(path))
+    path = gated(book, EXERCISE % 1 + GATE % 1 + "\n\nText in the gate.", ("code", "x = 1"), "Answer." + END)
+    assert mc.rewrite_notebook(path) == 0
+    assert any("has no {solution-end}" in p.what for p in mc.check_notebook(path))
 
 
-def test_a_hidden_or_removed_cell_keeps_its_tag(book):
+@pytest.mark.parametrize(
+    "tags, folded",
+    [
+        (["remove-cell"], ["remove-cell"]),
+        (["remove-input"], ["remove-input", "hide-cell"]),
+        (["hide-input", "x"], ["x", "hide-cell"]),  # the output would show
+        (["hide-output"], ["hide-cell"]),  # the code would show
+    ],
+)
+def test_a_folded_cell_hides_its_code_and_output_on_the_website(book, tags, folded):
     path = gated(book, EXERCISE % 1 + GATE % 1, ("code", "x = 1"), "Answer." + END)
     nb = nbformat.read(path, as_version=4)
-    nb.cells[1].metadata["tags"] = ["remove-input"]
+    nb.cells[1].metadata["tags"] = tags
     nbformat.write(nb, path)
     mc.rewrite_notebook(path)
-    assert nbformat.read(path, as_version=4).cells[1].metadata["tags"] == ["remove-input"]
+    assert nbformat.read(path, as_version=4).cells[1].metadata["tags"] == folded
 
 
 @pytest.mark.parametrize(
@@ -353,3 +366,26 @@ def test_citation_labels_are_the_websites(built_book):
         label = mc.citation_label(key)
         assert label.startswith("[") and label.endswith("]")
         assert label[1:-1] in shown, f"{key}: {label} is not what the website shows"
+
+
+@pytest.mark.slow
+def test_folded_solution_code_is_folded_on_the_website(built_book):
+    """Each code cell the rewrite folded sits, with its output, in a closed "Show code cell
+    content" box on the built page, and its answer in a solution dropdown after it."""
+    html = built_book / "_build" / "html" / "chapters"
+    for stem in CHAPTERS:
+        nb = nbformat.read(ROOT / "chapters" / f"{stem}.ipynb", as_version=4)
+        folded = [c for c in nb.cells if c.metadata.get("jupyter", {}).get("source_hidden")]
+        page = (html / f"{stem}.html").read_text(encoding="utf-8")
+        boxes = re.findall(r'<div class="cell tag_hide-cell[^"]*">\s*<details ([^>]*)>', page)
+        assert len(boxes) == len(folded), stem
+        assert all('class="admonition hide above-input"' == attrs.strip() for attrs in boxes), boxes
+        marks = {
+            "code": "tag_hide-cell",
+            "solution": 'class="solution dropdown',
+            "exercise": 'class="exercise',
+        }
+        order = sorted((m.start(), kind) for kind, mark in marks.items() for m in re.finditer(mark, page))
+        kinds = [kind for _, kind in order]
+        for i, kind in enumerate(kinds):  # after a folded cell: another one or the answer's dropdown
+            assert kind != "code" or kinds[i + 1] in ("code", "solution"), (stem, kinds[i : i + 2])

@@ -26,8 +26,8 @@ def _hide_code(cell) -> None:
         cell.source = f"{CODE_HEADER}\n{cell.source}"
     cell.metadata.setdefault("jupyter", {}).update(HIDDEN)
     tags = cell.metadata.setdefault("tags", [])
-    if HIDE_TAG not in tags and not any(t.startswith(("remove-", "hide-")) for t in tags):
-        tags.append(HIDE_TAG)
+    if "remove-cell" not in tags:  # hide-input or hide-output alone would leave half of it open
+        tags[:] = [t for t in tags if t not in ("hide-input", "hide-output", HIDE_TAG)] + [HIDE_TAG]
 
 
 def fold_gated_solutions(cells: list) -> int:
@@ -38,7 +38,8 @@ def fold_gated_solutions(cells: list) -> int:
     JupyterLab's folded cell shows), then a ``{solution}`` dropdown with the answer, in the cell
     that held ``{solution-end}``. The code otherwise and the answer are kept as they are. ``cells`` (a
     notebook's, nbformat nodes) is changed in place; returns how many solutions were folded. A
-    gate with a markdown cell inside, or with no end, is left for ``check`` to report."""
+    gate with markdown inside (a markdown cell, or text after ``{solution-start}`` in its cell) or
+    with no end is left for ``check`` to report."""
     folded = 0
     for i, cell in enumerate(cells):
         gate = _open_gate(cell.source) if cell.cell_type == "markdown" else None
@@ -50,8 +51,8 @@ def fold_gated_solutions(cells: list) -> int:
             if j < len(cells) and cells[j].cell_type == "markdown"
             else None
         )
-        if end is None:
-            continue
+        if end is None or "\n".join(cell.source.split("\n")[gate.end + 1 :]).strip():
+            continue  # no end, a markdown cell inside, or text after the gate in its own cell
         lines = cell.source.split("\n")
         cell.source = "\n".join(lines[: gate.start] + lines[gate.end + 1 :]).rstrip()
         for code in cells[i + 1 : j]:
