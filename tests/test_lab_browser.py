@@ -9,7 +9,8 @@ its dropdown is opened. A small notebook with a live widget (anywidget, native i
 matplotlib widget (ipywidgets) is run to check that their sliders take the arrow keys and their
 checkboxes the space bar, and that the notebook's cursor stays where it was.
 
-Screenshots of chapter 2's first solution, folded and opened, are kept in the folder named by
+Screenshots of chapter 2's first solution and of its first solution with code (the code folded
+under a comment line, the answer in a dropdown), each folded and opened, are kept in the folder named by
 ``DLCOURSE_ARTIFACTS`` (``lab/`` under it) or else under pytest's temporary folder
 (``.../pytest-of-$USER/pytest-current/lab-screenshots0/``); the test prints where.
 ``DLCOURSE_LAB_CHAPTERS`` names another folder of chapter notebooks to check (for example copies
