@@ -56,7 +56,15 @@ $(STAMP)/installed: requirements.txt pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
 
-setup: $(STAMP)/installed assets
+# JupyterLab's settings for the course environment (binder/postBuild installs the same file): no
+# "get notified about news?" pop-up and no update check, nothing for the learner to click away.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+
+setup: $(STAMP)/installed assets $(LAB_OVERRIDES)
+
+$(LAB_OVERRIDES): binder/overrides.json $(STAMP)/installed
+	@mkdir -p $(dir $@)
+	cp $< $@
 
 # --- web assets: MathJax, require.js and the widget manager served with the site ------------
 assets: $(VENDOR)/.stamp

@@ -408,7 +408,7 @@ def test_ch2_shows_the_widgets_and_the_code():
     for widget in ("live_momentum_valley()", "live_batch_size_saddle()"):
         assert widget in text
     assert text.count(".static_figure())") == 2 and "make lab" in text
-    # every literalinclude (or the listing book/myst_compat.py writes for it, whose code
+    # every literalinclude (or the listing book/myst_compat writes for it, whose code
     # tests/test_myst_compat.py checks) names a method that exists in the file it includes
     included = re.findall(
         r"(?:\{literalinclude\}|% literalinclude) \.\./(\S+)\s+:language: python\s+:pyobject: (\S+)", text

@@ -9,11 +9,12 @@ its dropdown is opened. A small notebook with a live widget (anywidget, native i
 matplotlib widget (ipywidgets) is run to check that their sliders take the arrow keys and their
 checkboxes the space bar, and that the notebook's cursor stays where it was.
 
-Screenshots of chapter 2's first solution, folded and opened, are kept in the folder named by
+Screenshots of chapter 2's first solution and of its first solution with code (the code folded
+under a comment line, the answer in a dropdown), each folded and opened, are kept in the folder named by
 ``DLCOURSE_ARTIFACTS`` (``lab/`` under it) or else under pytest's temporary folder
 (``.../pytest-of-$USER/pytest-current/lab-screenshots0/``); the test prints where.
 ``DLCOURSE_LAB_CHAPTERS`` names another folder of chapter notebooks to check (for example copies
-rewritten by ``book/myst_compat.py``; run with ``--runxfail`` then).
+rewritten by ``book/myst_compat``; run with ``--runxfail`` then).
 """
 
 from __future__ import annotations
@@ -40,11 +41,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SHOT_CHAPTER = "02_optimizers"  # the chapter whose first solution is photographed
 START_S = 120  # JupyterLab's start on a busy two-core machine
 SETTINGS = {
-    # Every cell rendered at once (the default renders cells as they scroll into view).
+    # Every cell rendered at once (the default renders cells as they scroll into view). The course's
+    # own settings (binder/overrides.json: no news pop-up) come from the environment, as in make lab.
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-    # No "get notified about news?" pop-up over the page.
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
 }
+OVERRIDES = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
 WIDGETS = """\
 from dlcourse.live import live_momentum_valley
 from dlcourse.widgets import momentum_valley
@@ -191,6 +192,14 @@ SOLUTIONS_JS = """() => [...document.querySelectorAll('.jp-MarkdownCell .myst de
   })"""
 
 
+# Each cell of the page: a code cell? its input folded (JupyterLab's placeholder in its place)?
+CELLS_JS = """() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')].map((c) => {
+  const editor = c.querySelector('.jp-InputArea-editor'), folded = c.querySelector('.jp-InputPlaceholder');
+  return {code: c.classList.contains('jp-CodeCell'), preview: folded ? folded.innerText.trim() : null,
+          folded: !!folded && !(editor && editor.checkVisibility())};
+})"""
+
+
 def _solution_count(stem: str, root: Path) -> int:
     nb = nbformat.read(root / "chapters" / f"{stem}.ipynb", as_version=4)
     fences = re.compile(r"^(`{3,}|:{3,})\{solution(-start)?\}", re.M)
@@ -202,12 +211,30 @@ def _markdown_count(stem: str, root: Path) -> int:
     return sum(c.cell_type == "markdown" for c in nb.cells)
 
 
+def _folded_code(stem: str, root: Path) -> list[int]:
+    """The code cells stored folded: a solution's code (book/myst_compat folds it)."""
+    nb = nbformat.read(root / "chapters" / f"{stem}.ipynb", as_version=4)
+    return [i for i, c in enumerate(nb.cells) if c.metadata.get("jupyter", {}).get("source_hidden")]
+
+
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
     folder = os.environ.get("DLCOURSE_ARTIFACTS")
     path = Path(folder) / "lab" if folder else tmp_path_factory.mktemp("lab-screenshots")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _region(page, first: int, last: int) -> dict:
+    """The page area of cells ``first`` to ``last`` (as far as the window shows)."""
+    return page.evaluate(
+        """([a, b]) => { const cells = document.querySelectorAll('.jp-Notebook .jp-Cell');
+                         const r = cells[a].getBoundingClientRect(), s = cells[b].getBoundingClientRect();
+                         const top = Math.max(0, r.top - 4);
+                         return {x: r.left, y: top, width: r.width,
+                                 height: Math.min(window.innerHeight, s.bottom + 4) - top}; }""",
+        [first, last],
+    )
 
 
 def _exercise_box(details) -> dict:
@@ -244,6 +271,21 @@ def chapter_view(browser, lab, shots):
             page.wait_for_timeout(500)  # math and cross-references settle
             raw = page.evaluate(RAW_MARKUP_JS, pages)
             before = page.evaluate(SOLUTIONS_JS)
+            cells_before = page.evaluate(CELLS_JS)
+            gated = _folded_code(stem, lab.root)
+            region = (
+                (
+                    gated[0] - 1,
+                    next(i for i in range(gated[0], len(cells_before)) if not cells_before[i]["code"]),
+                )
+                if gated and stem == SHOT_CHAPTER
+                else None
+            )
+            if region:
+                page.locator(".jp-Notebook .jp-Cell").nth(region[0]).evaluate("(c) => c.scrollIntoView()")
+                page.screenshot(
+                    path=str(shots / f"{stem}-code-solution-folded.png"), clip=_region(page, *region)
+                )
             summaries = page.locator(".jp-MarkdownCell .myst details > summary", has_text="Solution")
             first = (
                 summaries.first.locator("xpath=..") if stem == SHOT_CHAPTER and summaries.count() else None
@@ -253,8 +295,17 @@ def chapter_view(browser, lab, shots):
                 page.screenshot(path=str(shots / f"{stem}-solution-folded.png"), clip=_exercise_box(first))
             for i in range(summaries.count()):
                 summaries.nth(i).click()
+            placeholders = page.locator(".jp-Notebook .jp-Cell .jp-InputPlaceholder")
+            for _ in range(placeholders.count()):
+                placeholders.first.click()  # the cell unfolds: its placeholder goes
             page.wait_for_timeout(300)
             after = page.evaluate(SOLUTIONS_JS)
+            cells_after = page.evaluate(CELLS_JS)
+            if region:
+                page.locator(".jp-Notebook .jp-Cell").nth(region[0]).evaluate("(c) => c.scrollIntoView()")
+                page.screenshot(
+                    path=str(shots / f"{stem}-code-solution-opened.png"), clip=_region(page, *region)
+                )
             if first is not None:
                 path = shots / f"{stem}-solution-opened.png"
                 first.evaluate("(d) => d.previousElementSibling.scrollIntoView()")
@@ -262,7 +313,7 @@ def chapter_view(browser, lab, shots):
                 print(f"\nscreenshots of {stem}'s first solution, folded and opened: {shots}")
         finally:
             page.close()
-        cache[stem] = {"raw": raw, "before": before, "after": after}
+        cache[stem] = {"raw": raw, "before": before, "after": after, "cells": (cells_before, cells_after)}
         return cache[stem]
 
     return view
@@ -287,6 +338,46 @@ def test_solutions_are_folded_until_opened(chapter_view, lab, stem):
         assert before["body"] > 0, f"solution {i} has no text"
         assert not before["open"] and not before["visible"] and before["extra"] == 0, f"solution {i} shows"
         assert after["open"] and after["visible"] and after["extra"] > 0, f"solution {i} did not open"
+
+
+@pytest.mark.parametrize("stem", CHAPTERS)
+def test_solution_code_is_folded_until_opened(chapter_view, lab, stem):
+    """The code of a solution (the experiments' solutions compute their answer) shows as a folded
+    cell until the learner clicks it; every other code cell shows its code."""
+    before, after = chapter_view(stem)["cells"]
+    nb = nbformat.read(lab.root / "chapters" / f"{stem}.ipynb", as_version=4)
+    assert [c["code"] for c in before] == [c.cell_type == "code" for c in nb.cells], "cells missing"
+    assert [i for i, c in enumerate(before) if c["folded"]] == _folded_code(stem, lab.root)
+    for i, c in enumerate(before):  # a folded cell shows its first line: a comment, not the code
+        assert not c["folded"] or c["preview"] == nb.cells[i].source.split("\n")[0], (i, c["preview"])
+        assert not c["folded"] or c["preview"].startswith("#"), (i, c["preview"])
+    assert not any(c["folded"] for c in after), "a click did not unfold the code"
+
+
+def test_a_chapter_opens_unmodified_and_without_pop_ups(browser, lab):
+    """Once its kernel has started, a chapter the learner has not touched is not marked modified
+    (JupyterLab writes the kernel's name and language into the notebook: the stored ones are the
+    course environment's), and no notification (Jupyter news, updates) waits to be clicked away:
+    the course environment's settings turn them off (make setup installs binder/overrides.json)."""
+    import platform
+
+    assert OVERRIDES.is_file(), f"{OVERRIDES} missing: make setup installs it"
+    assert json.loads(OVERRIDES.read_text()) == json.loads((ROOT / "binder" / "overrides.json").read_text())
+    stem = CHAPTERS[0]
+    page = open_notebook(browser, lab, f"chapters/{stem}.ipynb")
+    try:
+        status = "() => /Idle/.test(document.querySelector('#jp-main-statusbar').innerText)"
+        page.wait_for_function(status, timeout=START_S * 1000)
+        page.wait_for_timeout(3000)  # a pop-up or a metadata update would be there by now
+        toasts = page.locator(".Toastify__toast").all_inner_texts()
+        assert not toasts, f"pop-ups over the page: {toasts}"
+        stored = nbformat.read(lab.root / "chapters" / f"{stem}.ipynb", as_version=4).metadata
+        if stored["language_info"]["version"] != platform.python_version():
+            pytest.skip(f"this Python is {platform.python_version()}, the chapters store another")
+        dirty = page.locator(".lm-TabBar-tab.jp-mod-dirty").count()
+        assert dirty == 0, "the chapter is marked modified before the learner changed anything"
+    finally:
+        page.close()
 
 
 def run_first_code_cell(page) -> None:

@@ -1,4 +1,4 @@
-"""book/myst_compat.py: the chapters' markdown in a form that both the website (Jupyter Book) and
+"""book/myst_compat: the chapters' markdown in a form that both the website (Jupyter Book) and
 JupyterLab (jupyterlab-myst) render, and the rule that every chapter keeps to it.
 
 The expected rewrites below are written out by hand from what the strict book build printed for the
@@ -13,6 +13,7 @@ import inspect
 import json
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -22,18 +23,19 @@ from conftest import CHAPTERS, ROOT
 
 from dlcourse.optim import SGD, Adam
 
-_spec = importlib.util.spec_from_file_location("myst_compat", ROOT / "book" / "myst_compat.py")
+_package = ROOT / "book" / "myst_compat"
+_spec = importlib.util.spec_from_file_location(
+    "myst_compat", _package / "__init__.py", submodule_search_locations=[str(_package)]
+)
 mc = sys.modules["myst_compat"] = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(mc)
 
-# Chapters written before issue 17 that still use {cite}, {doc} and {literalinclude}: JupyterLab
-# shows those raw (or not at all) until `python book/myst_compat.py rewrite` is applied to them.
-# Remove a chapter from this set once it is rewritten (its tests here and in
-# tests/test_lab_browser.py then pass, and strict xfail turns a forgotten entry into a failure).
-# Chapters 1-3 keep experiment solutions gated across cells ({solution-start} ... {solution-end}),
-# which JupyterLab cannot fold: pending their conversion.
-PENDING_REWRITE = frozenset({"01_backprop_mse", "02_optimizers", "03_activations"})
-REASON = "pending issue 17: solutions gated across cells, which JupyterLab cannot fold"
+# Chapters whose markdown JupyterLab would still show raw (or whose solutions it would not fold)
+# until `python book/myst_compat rewrite` is applied to them: their tests here and in
+# tests/test_lab_browser.py are expected to fail (strict xfail turns a forgotten entry into a
+# failure). Empty since issue 17 phase 2 folded the gated solutions of chapters 1-3.
+PENDING_REWRITE: frozenset[str] = frozenset()
+REASON = "pending issue 17: markdown that JupyterLab does not render"
 
 
 def pending(stem: str):
@@ -162,6 +164,95 @@ def test_code_and_rendered_constructs_are_left_alone(book):
     assert mc.check_notebook(path) == []
 
 
+def gated(book: Path, *cells) -> Path:
+    """A notebook of ``cells``: strings are markdown cells, ``("code", source)`` code cells."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(c[1]) if isinstance(c, tuple) else nbformat.v4.new_markdown_cell(c)
+        for c in cells
+    ]
+    path = book / "chapters" / "02_test.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+EXERCISE = "```{exercise}\n:label: t-ex%d\n\nMeasure it.\n```"
+GATE = "\n\n```{solution-start} t-ex%d\n:class: dropdown\n```"
+END = "\n\n```{solution-end}\n```"
+
+
+def test_solutions_gated_across_cells_are_folded_in_both_renderers(book):
+    """The code cells between {solution-start} and {solution-end} collapsed in JupyterLab and
+    tagged hide-cell for the website, each under a comment (what JupyterLab's folded cell shows),
+    the answer in a {solution} dropdown after them; the code, the answer and the text around them
+    unchanged."""
+    answer = "The answer is $0.25$:\n\n```python\nprint(0.25)\n```"
+    path = gated(
+        book,
+        "# Title\n\nIntro.\n\n" + EXERCISE % 1 + GATE % 1,
+        ("code", "x = 0.25"),
+        ("code", "print(x)"),
+        answer + END + "\n\nMore text.\n\n" + EXERCISE % 2 + GATE % 2,
+        ("code", "y = 2"),
+        "Two." + END,
+        "## After",
+    )
+    problems = [p.what for p in mc.check_notebook(path)]
+    assert problems == ["{solution-start} has no {solution-end} in the same cell"] * 2
+    assert mc.rewrite_notebook(path) == 2
+    nb = nbformat.read(path, as_version=4)
+    assert [c.source for c in nb.cells] == [
+        "# Title\n\nIntro.\n\n" + EXERCISE % 1,
+        mc.CODE_HEADER + "\nx = 0.25",
+        mc.CODE_HEADER + "\nprint(x)",
+        "````{solution} t-ex1\n:class: dropdown\n\n" + answer + "\n````\n\nMore text.\n\n" + EXERCISE % 2,
+        mc.CODE_HEADER + "\ny = 2",
+        "```{solution} t-ex2\n:class: dropdown\n\nTwo.\n```",
+        "## After",
+    ]
+    for i in (1, 2, 4):
+        assert nb.cells[i].metadata["jupyter"] == {"source_hidden": True, "outputs_hidden": True}
+        assert nb.cells[i].metadata["tags"] == ["hide-cell"]
+    assert mc.check_notebook(path) == []
+    assert mc.rewrite_notebook(path) == 0  # a second run changes nothing
+
+
+def test_a_gate_that_cannot_be_folded_is_left_and_reported(book):
+    """Markdown inside the gate (a cell, or text after the gate in its cell: it would move out of
+    or into the dropdown), or no end at all."""
+    cells = [EXERCISE % 1 + GATE % 1, ("code", "x = 1"), "Prose between.", ("code", "x"), "Answer." + END]
+    path = gated(book, *cells)
+    assert mc.rewrite_notebook(path) == 0
+    nb = nbformat.read(path, as_version=4)
+    assert [c.source for c in nb.cells] == [c[1] if isinstance(c, tuple) else c for c in cells]
+    assert all("jupyter" not in c.metadata for c in nb.cells)
+    assert any("has no {solution-end}" in p.what for p in mc.check_notebook(path))
+    path = gated(book, EXERCISE % 1 + GATE % 1, ("code", "x = 1"))
+    assert mc.rewrite_notebook(path) == 0
+    assert any("has no {solution-end}" in p.what for p in mc.check_notebook(path))
+    path = gated(book, EXERCISE % 1 + GATE % 1 + "\n\nText in the gate.", ("code", "x = 1"), "Answer." + END)
+    assert mc.rewrite_notebook(path) == 0
+    assert any("has no {solution-end}" in p.what for p in mc.check_notebook(path))
+
+
+@pytest.mark.parametrize(
+    "tags, folded",
+    [
+        (["remove-cell"], ["remove-cell"]),
+        (["remove-input"], ["remove-input", "hide-cell"]),
+        (["hide-input", "x"], ["x", "hide-cell"]),  # the output would show
+        (["hide-output"], ["hide-cell"]),  # the code would show
+    ],
+)
+def test_a_folded_cell_hides_its_code_and_output_on_the_website(book, tags, folded):
+    path = gated(book, EXERCISE % 1 + GATE % 1, ("code", "x = 1"), "Answer." + END)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].metadata["tags"] = tags
+    nbformat.write(nb, path)
+    mc.rewrite_notebook(path)
+    assert nbformat.read(path, as_version=4).cells[1].metadata["tags"] == folded
+
+
 @pytest.mark.parametrize(
     "cell, words",
     [
@@ -204,6 +295,10 @@ def test_command_line_checks_and_rewrites(book, capsys):
     assert "renders raw in JupyterLab" in capsys.readouterr().out
     assert mc.main(["rewrite", str(path)]) == 0
     assert "0 constructs" in capsys.readouterr().out
+    path = notebook(book, "{cite}`kingma2015adam`")
+    command = [sys.executable, str(ROOT / "book" / "myst_compat"), "check", str(path)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=book)
+    assert done.returncode == 1 and "renders raw in JupyterLab" in done.stdout, done.stderr
 
 
 # ------------------------------------------------------------------------- the chapters ----
@@ -216,7 +311,8 @@ def test_chapter_renders_in_jupyterlab(stem):
 
 def test_the_rewrite_leaves_the_chapters_checkable(tmp_path):
     """Applied to copies of today's chapters, the rewrite leaves nothing to report, and only the
-    markdown of the constructs it rewrites changed."""
+    constructs it rewrites changed: in markdown, roles, listings and solution gates; in code cells,
+    the metadata that folds a solution's code (never the code)."""
     for name in ("chapters", "book", "dlcourse"):
         ignore = shutil.ignore_patterns("__pycache__", "_vendor", "_build", "downloads")
         shutil.copytree(ROOT / name, tmp_path / name, ignore=ignore)
@@ -228,12 +324,26 @@ def test_the_rewrite_leaves_the_chapters_checkable(tmp_path):
         after = nbformat.read(path, as_version=4)
         assert [c.cell_type for c in before.cells] == [c.cell_type for c in after.cells]
         for b, a in zip(before.cells, after.cells):
-            if b.cell_type != "markdown" or b.source == a.source:
+            if b.cell_type == "code":
+                assert a.source in (b.source, f"{mc.CODE_HEADER}\n{b.source}"), stem
+                assert a.metadata in (b.metadata, {**b.metadata, "jupyter": mc.HIDDEN, "tags": ["hide-cell"]})
+                continue
+            if b.source == a.source:
                 continue
             for removed in set(re.findall(r"\{(\w[\w:-]*)\}", b.source)) - set(
                 re.findall(r"\{(\w[\w:-]*)\}", a.source)
             ):
-                assert removed in ("cite", "doc", "literalinclude", "ref"), (stem, removed)
+                assert removed in (
+                    "cite",
+                    "doc",
+                    "literalinclude",
+                    "ref",
+                    "solution-start",
+                    "solution-end",
+                ), (
+                    stem,
+                    removed,
+                )
 
 
 @pytest.mark.slow
@@ -256,3 +366,26 @@ def test_citation_labels_are_the_websites(built_book):
         label = mc.citation_label(key)
         assert label.startswith("[") and label.endswith("]")
         assert label[1:-1] in shown, f"{key}: {label} is not what the website shows"
+
+
+@pytest.mark.slow
+def test_folded_solution_code_is_folded_on_the_website(built_book):
+    """Each code cell the rewrite folded sits, with its output, in a closed "Show code cell
+    content" box on the built page, and its answer in a solution dropdown after it."""
+    html = built_book / "_build" / "html" / "chapters"
+    for stem in CHAPTERS:
+        nb = nbformat.read(ROOT / "chapters" / f"{stem}.ipynb", as_version=4)
+        folded = [c for c in nb.cells if c.metadata.get("jupyter", {}).get("source_hidden")]
+        page = (html / f"{stem}.html").read_text(encoding="utf-8")
+        boxes = re.findall(r'<div class="cell tag_hide-cell[^"]*">\s*<details ([^>]*)>', page)
+        assert len(boxes) == len(folded), stem
+        assert all('class="admonition hide above-input"' == attrs.strip() for attrs in boxes), boxes
+        marks = {
+            "code": "tag_hide-cell",
+            "solution": 'class="solution dropdown',
+            "exercise": 'class="exercise',
+        }
+        order = sorted((m.start(), kind) for kind, mark in marks.items() for m in re.finditer(mark, page))
+        kinds = [kind for _, kind in order]
+        for i, kind in enumerate(kinds):  # after a folded cell: another one or the answer's dropdown
+            assert kind != "code" or kinds[i + 1] in ("code", "solution"), (stem, kinds[i : i + 2])

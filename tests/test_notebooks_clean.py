@@ -38,6 +38,27 @@ def test_python3_kernel(path):
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
 
 
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.parent.name == "chapters"], ids=lambda p: p.stem)
+def test_chapter_metadata_is_what_jupyterlab_writes(path):
+    """The kernel's name and language as the course environment's kernel reports them: JupyterLab
+    writes these into an open notebook once its kernel starts, and a difference marks the chapter
+    modified before the learner touched it (tests/test_lab_browser.py opens one to see). The
+    Python version can only match where the learner's Python is the one stored."""
+    from ipykernel.ipkernel import IPythonKernel
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    nb = nbformat.read(path, as_version=4)
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    assert nb.metadata["kernelspec"] == {
+        "display_name": spec.display_name,
+        "language": "python",
+        "name": "python3",
+    }
+    info = dict(nb.metadata["language_info"])
+    assert re.fullmatch(r"3\.\d+\.\d+", info.pop("version"))
+    assert info == {k: v for k, v in IPythonKernel.language_info.items() if k != "version"}
+
+
 CHAPTERS = [p for p in NOTEBOOKS if p.parent.name == "chapters"]
 
 
