@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 from ..landscapes import deepnet as dn
 from .controls import Control, link_enabled, resolve, widgets_for
@@ -182,9 +182,12 @@ def activation_explorer(**values) -> FigureWidget:
         )
 
     # The animated axes (their limits follow the data) are drawn cheaply: plain-text powers of ten
-    # rather than mathtext, and axis labels at fixed places rather than placed around the ticks.
+    # rather than mathtext, at most seven of them and no minor ticks, and axis labels at fixed
+    # places rather than placed around the ticks.
+    ax_layer.yaxis.set_major_locator(LogLocator(numticks=7))
     ax_layer.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"1e{round(np.log10(v))}" if v > 0 else ""))
-    ax_layer.yaxis.set_minor_formatter(NullFormatter())
+    ax_layer.yaxis.set_minor_locator(NullLocator())
+    ax_layer.yaxis.set_label_coords(-0.1, 0.5)
     ax_hist.yaxis.set_label_coords(-0.1, 0.5)
     for ax in (ax_layer, ax_dead):
         ax.xaxis.set_label_coords(0.5, -0.1)

@@ -142,10 +142,13 @@ def optimizer_race(**values) -> FigureWidget:
     shown while ``tune`` is on, when each optimizer runs with its best rate. Bottom right: the rate
     each runs with and its final gap. Controls (keyword arguments, defaults and ranges in
     :data:`CONTROLS`): ``surface``, ``steps``, ``tune``, and per optimizer ``on_<name>`` and
-    ``lr_<name>`` (used when ``tune`` is off). The first ``tune`` on a surface runs the whole
-    sweep (88 runs); later ones are cached.
+    ``lr_<name>`` (used when ``tune`` is off). The sweeps of all four surfaces (4 x 88 runs of
+    :data:`STEPS_MAX` steps, well under a second) are run when the widget is built, once per
+    process, so that no control waits for one; a new rate is one run, a few milliseconds.
     """
     values = resolve(CONTROLS, values)
+    for surface in rc.SURFACES:
+        tuned_rates(surface, values["steps"])
     controls = widgets_for(CONTROLS, values, {"description_width": "95px"})
     link_enabled(CONTROLS, controls)
 
@@ -204,6 +207,7 @@ def optimizer_race(**values) -> FigureWidget:
             fontsize=10,
         )
 
+    ax_loss.xaxis.set_label_coords(0.5, -0.1)  # a fixed place: the animated axis is drawn faster
     animated = [contours, start, minima, ax_loss.xaxis, ax_path.title, ax_loss.title, ax_sweep.title]
     for name in rc.RACERS:
         animated += [paths[name], gaps[name], sweeps[name], best_dots[name], rows[name]]
