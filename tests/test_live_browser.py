@@ -385,6 +385,13 @@ def test_live_widgets_on_a_tiny_book(tiny_live_book, browser):
     report(timings, "tiny book")
 
 
+CHAPTER_WIDGETS = {
+    "02_optimizers.html": ["race", "saddle", "valley"],
+    "03_activations.html": ["explorer"],
+    "04_regularization.html": ["l1l2"],
+}
+
+
 def test_live_widgets_on_the_chapter_pages(built_book, browser):
     html = built_book / "_build" / "html"
     pages = sorted(
@@ -392,7 +399,11 @@ def test_live_widgets_on_the_chapter_pages(built_book, browser):
     )
     if not pages:
         pytest.skip("no chapter page carries a live widget yet")
+    found = {}
     for path in pages:
         timings = exercise_page(browser, path.as_uri())
         timings.pop("page").close()
         report(timings, path.name)
+        found[path.name] = sorted(timings["widgets"])
+    # every widget live where its chapter places it, and each exercised above
+    assert found == CHAPTER_WIDGETS, found
