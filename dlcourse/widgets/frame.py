@@ -170,6 +170,24 @@ class FigureWidget(widgets.VBox):
                 artist.axes.draw_artist(artist) if artist.axes else self.figure.draw_artist(artist)
         self._image.value = self.png(draw=False)
 
+    def prerender(self, axis: Axis, intervals) -> None:
+        """Draw the animated ``axis`` once at each of ``intervals`` (``(low, high)`` view limits,
+        at most :data:`KEPT_STATES`) and keep its pixels, so that a redraw at one of them puts
+        them back instead of rendering the ticks: for an axis whose limits change in a few steps."""
+        if axis not in self._animated:
+            raise ValueError("prerender: the axis must be animated (axis.set_animated(True))")
+        intervals = [tuple(map(float, pair)) for pair in intervals]
+        if len(intervals) > KEPT_STATES:
+            raise ValueError(f"prerender: at most {KEPT_STATES} intervals, got {len(intervals)}")
+        shown = axis.get_view_interval()
+        for low, high in intervals:
+            self.canvas.restore_region(self._background)
+            axis.set_view_interval(low, high, ignore=True)
+            self._draw_kept(axis)
+        axis.set_view_interval(*shown, ignore=True)
+        self.canvas.restore_region(self._background)
+        self._draw_animated()
+
     def _draw_kept(self, artist: Text | Axis) -> None:
         """Draw an animated text or axis, or put back its pixels from an earlier redraw in the
         same state (the same pixels either way): the last :data:`KEPT_STATES` states of each are

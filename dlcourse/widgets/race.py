@@ -166,7 +166,12 @@ def optimizer_race(**values) -> FigureWidget:
     # The table's columns (name, rate, final gap) are separate texts, right-aligned at the columns'
     # ends, so that a redraw renders only the numbers that changed.
     mono = {"family": "monospace", "fontsize": 9}
-    char = TextToPath().get_text_width_height_descent("0" * 10, FontProperties(family="monospace", size=9), ismath=False)[0] / 10
+    char = (
+        TextToPath().get_text_width_height_descent(
+            "0" * 10, FontProperties(family="monospace", size=9), ismath=False
+        )[0]
+        / 10
+    )
     columns = [offset_copy(ax_table.transAxes, fig, x=n * char, units="points") for n in (20, 33)]
     for i, name in enumerate(rc.RACERS):
         color = COLORS[name]
@@ -226,7 +231,13 @@ def optimizer_race(**values) -> FigureWidget:
         animated += [paths[name], gaps[name], sweeps[name], best_dots[name], *rows[name]]
     for artist in animated:
         artist.set_animated(True)
-    return FigureWidget(fig, controls, update, columns=2)
+    widget = FigureWidget(fig, controls, update, columns=2)
+    steps = _C["steps"]
+    # the loss axis' few ranges, drawn once here
+    widget.prerender(
+        ax_loss.xaxis, sorted({(0, nice_bound(t, STEPS_MAX)) for t in range(steps.low, steps.high + 1)})
+    )
+    return widget
 
 
 @lru_cache(maxsize=len(rc.SURFACES))
