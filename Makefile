@@ -10,6 +10,9 @@ VENDOR := book/_vendor
 
 # Web assets for offline pages (math and widgets); versions pinned here.
 NPM_PKGS := mathjax@3.2.2 requirejs@2.3.7 @jupyter-widgets/html-manager@1.0.15
+# For the tests only, never copied into the site: the accessibility audit of every built page
+# (tests/test_accessibility.py reads $(STAMP)/npm/node_modules/axe-core/axe.min.js).
+NPM_TEST_PKGS := axe-core@4.14.1
 CDN_MATHJAX := https://cdn.jsdelivr.net/npm/mathjax@3.2.2/es5/tex-mml-chtml.js
 CDN_REQUIRE := https://cdn.jsdelivr.net/npm/requirejs@2.3.7/require.js
 CDN_EMBED   := https://cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager@1.0.15/dist/embed-amd.js
@@ -66,7 +69,7 @@ ANYWIDGET_JS := $(VENV)/share/jupyter/nbextensions/anywidget/index.js
 
 $(VENDOR)/.stamp: Makefile dlcourse/widgets/static/page_config.js
 	@rm -rf $(VENDOR) && mkdir -p $(VENDOR)/mathjax $(VENDOR)/requirejs $(VENDOR)/html-manager $(VENDOR)/anywidget
-	@if command -v npm >/dev/null 2>&1 && npm install --prefix $(STAMP)/npm --no-audit --no-fund --silent $(NPM_PKGS); then \
+	@if command -v npm >/dev/null 2>&1 && npm install --prefix $(STAMP)/npm --no-audit --no-fund --silent $(NPM_PKGS) $(NPM_TEST_PKGS); then \
 	  cp -r $(STAMP)/npm/node_modules/mathjax/es5/. $(VENDOR)/mathjax/ && \
 	  cp $(STAMP)/npm/node_modules/requirejs/require.js $(VENDOR)/requirejs/ && \
 	  find $(STAMP)/npm/node_modules/@jupyter-widgets/html-manager/dist -maxdepth 1 -type f ! -name '*.map' \
@@ -107,8 +110,13 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# JupyterLab renders the chapters' MyST with jupyterlab-myst (pinned in requirements.txt, enabled
+# by installing it). The chapters are trusted first (Jupyter's signature database), so that they
+# open trusted; the server's root is the repository, so that the chapters' links to the book's pages
+# (../book/notation.md) open, and the file browser starts in chapters/.
 lab: setup
-	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --notebook-dir=chapters
+	@$(VENV)/bin/jupyter trust chapters/*.ipynb >/dev/null
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/chapters
 
 bench: setup downloads
 	$(PY) bench/build.py

@@ -84,6 +84,7 @@ def _tiny_book(tmp: Path, chapter_source: str) -> Path:
     (book / "book").mkdir(parents=True)
     shutil.copy(ROOT / "_config.yml", book)
     shutil.copy(ROOT / "book" / "references.bib", book / "book")
+    shutil.copytree(ROOT / "book" / "_ext", book / "book" / "_ext")  # the config's local extensions
     (book / "book" / "_vendor").symlink_to(ROOT / "book" / "_vendor")
     (book / "book" / "intro.md").write_text("# A tiny book\n\nOne chapter.\n")
     (book / "book" / "bibliography.md").write_text("# Bibliography\n\n```{bibliography}\n:all:\n```\n")

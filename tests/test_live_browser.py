@@ -99,6 +99,7 @@ def tiny_live_book(tmp_path_factory) -> Path:
     (book / "book").mkdir(parents=True)
     shutil.copy(ROOT / "_config.yml", book)
     shutil.copy(ROOT / "book" / "references.bib", book / "book")
+    shutil.copytree(ROOT / "book" / "_ext", book / "book" / "_ext")  # the config's local extensions
     _vendor(book / "book" / "_vendor")
     (book / "book" / "intro.md").write_text("# A tiny book\n\nOne page of live widgets.\n")
     (book / "book" / "bibliography.md").write_text("# Bibliography\n\n```{bibliography}\n:all:\n```\n")

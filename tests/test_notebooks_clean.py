@@ -60,3 +60,43 @@ def test_chapter_layout(path):
     assert len(re.findall(r":label: ch\d-ex\d+", markdown)) == exercises
     assert solutions == exercises
     assert markdown.count(":class: dropdown") >= solutions
+
+
+PAGES = NOTEBOOKS + sorted((ROOT / "book").glob("*.md"))
+# A control character in a page is almost always a TeX command eaten by a Python string escape
+# (``"\frac"`` is a form feed and "rac", ``"\top"`` a tab and "op"): MathJax then shows
+# "Math input error" where the formula should be.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]|(?<=[\^_{ ($])\t")
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_control_characters(path):
+    if path.suffix == ".ipynb":
+        cells = [(i, c.source) for i, c in enumerate(nbformat.read(path, as_version=4).cells)]
+    else:
+        cells = [(0, path.read_text(encoding="utf-8"))]
+    found = [
+        f"cell {i}: {source[max(0, m.start() - 20) : m.end() + 10]!r}"
+        for i, source in cells
+        for m in CONTROL.finditer(source)
+    ]
+    assert not found, f"{path.name}: control characters (an escaped TeX command?): {found}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_no_paragraph_twice(path):
+    """A paragraph of prose appears once in its chapter (a merge or an edit can leave a copy)."""
+    nb = nbformat.read(path, as_version=4)
+    seen: dict[str, int] = {}
+    repeated = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        for paragraph in re.split(r"\n\s*\n", cell.source):
+            text = " ".join(paragraph.split())
+            if len(text) < 120 or text.startswith(("```", ":::")):
+                continue
+            if text in seen:
+                repeated.append(f"cells {seen[text]} and {index}: {text[:80]}...")
+            seen.setdefault(text, index)
+    assert not repeated, f"{path.name}: {repeated}"

@@ -147,6 +147,14 @@ export function control(model, name) {
   return model.get("controls").find((c) => c.name === name);
 }
 
+// Keys pressed on a control belong to it. JupyterLab reads every key pressed in a notebook as a
+// possible shortcut (its listener on the document runs before the browser's default action): the
+// arrow keys moved the notebook's cursor instead of a focused slider. Its command registry
+// (Lumino) skips the shortcuts of a key pressed on an element that carries this attribute; it must
+// sit on the focused element itself (the shortcuts' selectors are matched against it first).
+// ipywidgets' sliders need nothing: they handle their keys themselves and mark them handled.
+const OWN_KEYS = "data-lm-suppress-shortcuts";
+
 // Controls: a labelled <input type=range> (or checkbox) per trait. spec: {name, label, min, max,
 // step, toInput(value) -> slider position, fromInput(position) -> value, format(value)}.
 export function makeControls(el, model, specs) {
@@ -162,6 +170,7 @@ export function makeControls(el, model, specs) {
     input.id = id;
     input.name = spec.name;
     input.dataset.trait = spec.name;
+    input.setAttribute(OWN_KEYS, "");
     const out = document.createElement("output");
     out.htmlFor = id;
     out.setAttribute("aria-hidden", "true");
