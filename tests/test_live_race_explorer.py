@@ -223,3 +223,35 @@ def test_a_blitted_redraw_with_kept_texts_equals_a_full_redraw(factory):
     blitted = bytes(w.canvas.buffer_rgba())
     w.redraw(None)
     assert bytes(w.canvas.buffer_rgba()) == blitted
+
+
+@pytest.mark.parametrize(
+    "factory,name,value",
+    [
+        (we.activation_explorer, "depth", 3),
+        (we.activation_explorer, "depth", 50),
+        (wr.optimizer_race, "steps", 10),
+    ],
+)
+def test_prerendered_axes_give_the_pixels_of_a_full_redraw(factory, name, value):
+    """The axes drawn at build for their few ranges (FigureWidget.prerender) are put back, not
+    rendered, on the first move to one of them, and the image is the one a full redraw draws."""
+    w = factory()
+    axis = w.figure.axes[2].xaxis if name == "depth" else w.figure.axes[1].xaxis
+    assert len(w._kept[id(axis)]) > 2  # the states drawn at build
+    rendered = []
+    draw = axis.draw
+    axis.draw = lambda *args, **kwargs: rendered.append(1) or draw(*args, **kwargs)
+    w.controls[name].value = value
+    assert not rendered
+    blitted = bytes(w.canvas.buffer_rgba())
+    w.redraw(None)
+    assert bytes(w.canvas.buffer_rgba()) == blitted
+
+
+def test_prerender_refuses_axes_it_cannot_keep():
+    w = we.activation_explorer()
+    with pytest.raises(ValueError, match="animated"):
+        w.prerender(w.figure.axes[0].xaxis, [(0, 1)])
+    with pytest.raises(ValueError, match="at most"):
+        w.prerender(w.figure.axes[2].xaxis, [(0, k) for k in range(1, 30)])

@@ -425,6 +425,48 @@ def test_trajectory_errors(kwargs, error, match):
         dl.trajectory(**args)
 
 
+def quadratic_grad(x, y):
+    """The gradient of ``quadratic``, written out: A @ p - b (A symmetric)."""
+    return A[0][0] * x + A[0][1] * y - B[0], A[1][0] * x + A[1][1] * y - B[1]
+
+
+@pytest.mark.parametrize("name", dl.OPTIMIZERS)
+def test_trajectory_with_grad_is_trajectory(name):
+    """The written-out gradient through the classes' update rule gives trajectory's path (to
+    rounding: autograd sums A @ p in its own order), for every name and for a torch class."""
+    hyper = {"lr": 1.0} if name == "adadelta" else {"lr": 0.05}
+    ours = dl.trajectory_with_grad(quadratic_grad, [2.0, 1.5], name, steps=200, **hyper)
+    np.testing.assert_allclose(
+        ours, dl.trajectory(quadratic, [2.0, 1.5], name, steps=200, **hyper), rtol=1e-9, atol=1e-12
+    )
+    theirs = dl.trajectory_with_grad(
+        quadratic_grad, [2.0, 1.5], torch.optim.Adam, steps=50, lr=0.1, foreach=False
+    )
+    np.testing.assert_allclose(
+        theirs, dl.trajectory(quadratic, [2.0, 1.5], "adam", steps=50, lr=0.1), rtol=1e-9, atol=1e-12
+    )
+
+
+def test_trajectory_with_grad_zero_steps_divergence_and_errors():
+    assert dl.trajectory_with_grad(quadratic_grad, (0.5, 0.5), steps=0).tolist() == [[0.5, 0.5]]
+    with np.errstate(over="ignore", invalid="ignore"):
+        path = dl.trajectory_with_grad(
+            lambda x, y: (4 * x**3, 4 * y**3), [3.0, 3.0], "sgd", steps=20, lr=10.0
+        )
+    assert path.shape == (21, 2) and not np.isfinite(path[-1]).all()
+    for kwargs, error, match in (
+        ({"grad": 3}, TypeError, "grad must be callable"),
+        ({"grad": lambda x, y: x}, ValueError, "two numbers"),
+        ({"grad": lambda x, y: ("a", "b")}, ValueError, "two numbers"),
+        ({"steps": -1}, ValueError, "steps must be >= 0"),
+        ({"optimizer": "lbfgs"}, ValueError, "unknown optimizer"),
+        ({"start": [1.0]}, ValueError, "start"),
+    ):
+        args = {"grad": quadratic_grad, "start": [1.0, 1.0], "steps": 3, **kwargs}
+        with pytest.raises(error, match=match):
+            dl.trajectory_with_grad(**args)
+
+
 # ---------------------------------------------------------------- CUDA
 
 

@@ -106,3 +106,18 @@ def test_saddle_widget_shows_the_sweep_of_landscapes():
     assert w.figure.axes[1].get_title() == "y₀ = 0: full batch never escapes (stays on the saddle)"
     w.controls["y0"].value = 1e-4
     assert w.figure.axes[1].get_title() == "y₀ = 1e-4: full batch escapes at step 91 (≈ 89)"
+
+
+def test_encode_png_decodes_to_the_same_pixels():
+    import io
+
+    from PIL import Image
+
+    from dlcourse.widgets.frame import encode_png
+
+    rgba = np.random.default_rng(0).integers(0, 256, size=(37, 53, 4), dtype=np.uint8)
+    rgba[5:9] = rgba[4]  # repeated rows: the filter's differences are zero there
+    decoded = np.asarray(Image.open(io.BytesIO(encode_png(rgba))).convert("RGBA"))
+    np.testing.assert_array_equal(decoded, rgba)
+    with pytest.raises(ValueError, match="rgba"):
+        encode_png(np.zeros((4, 4, 3), dtype=np.uint8))

@@ -15,14 +15,24 @@ Notation: :math:`g_t` gradient, :math:`\theta` parameter, :math:`\eta` ``lr``, :
 
 One module per optimizer (``sgd``, ``adagrad``, ``rmsprop``, ``adadelta``, ``adam``), the shared
 step loop in ``_base``, and the 2-D functional layer for the teaching plots, :func:`trajectory`,
-in ``plane``.
+and :func:`trajectory_with_grad` (the same for a gradient written out), in ``plane``.
 """
 
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
-from .plane import OPTIMIZERS, trajectory
+from .plane import OPTIMIZERS, trajectory, trajectory_with_grad
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "OPTIMIZERS", "trajectory"]
+__all__ = [
+    "SGD",
+    "Adagrad",
+    "RMSprop",
+    "Adadelta",
+    "Adam",
+    "AdamW",
+    "OPTIMIZERS",
+    "trajectory",
+    "trajectory_with_grad",
+]

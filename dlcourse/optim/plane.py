@@ -3,7 +3,9 @@ r"""The 2-D functional layer of :mod:`dlcourse.optim`: run an optimizer on :math
 The chapter's figures and the widgets draw the path an optimizer takes on a function of two
 variables. :func:`trajectory` computes that path with the very optimizer classes a network is
 trained with, so what the picture shows is what training does. Import it from
-``dlcourse.optim``.
+``dlcourse.optim``. :func:`trajectory_with_grad` runs the same optimizers on a function whose
+gradient is written out, without autograd: the widgets use it, since a run of a few hundred steps
+must take milliseconds there.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from ._base import PerParameterOptimizer
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["OPTIMIZERS", "trajectory"]
+__all__ = ["OPTIMIZERS", "trajectory", "trajectory_with_grad"]
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw")
 
@@ -70,6 +73,14 @@ def _start_point(start: Any) -> torch.Tensor:
     return x0
 
 
+def _check_steps(steps: Any) -> int:
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool):
+        raise TypeError(f"steps must be an int, got {type(steps).__name__} {steps!r}")
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    return int(steps)
+
+
 def trajectory(
     f: Callable[[torch.Tensor], torch.Tensor],
     start: Any,
@@ -99,18 +110,15 @@ def trajectory(
     """
     cls, kwargs = _optimizer_class(optimizer, hyper)
     x0 = _start_point(start)
-    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool):
-        raise TypeError(f"steps must be an int, got {type(steps).__name__} {steps!r}")
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
+    steps = _check_steps(steps)
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
 
     x = x0.clone().requires_grad_(True)
     opt = cls([x], **kwargs)
-    path = np.empty((int(steps) + 1, 2), dtype=np.float64)
+    path = np.empty((steps + 1, 2), dtype=np.float64)
     path[0] = x0.numpy()
-    for k in range(1, int(steps) + 1):
+    for k in range(1, steps + 1):
         opt.zero_grad()
         value = f(x)
         if not isinstance(value, torch.Tensor) or value.numel() != 1:
@@ -128,3 +136,84 @@ def trajectory(
             path[k + 1 :] = path[k]  # diverged: keep the last (non-finite) point
             break
     return path
+
+
+def _own_update(opt: torch.optim.Optimizer) -> Callable[[], None] | None:
+    """What ``opt.step()`` does to its one parameter, without the per-step bookkeeping: the
+    class's own ``_update`` (a :mod:`dlcourse.optim` class, not maximizing, a float learning rate),
+    else ``None`` (then ``step()`` itself is called)."""
+    group = opt.param_groups[0]
+    if (
+        not isinstance(opt, PerParameterOptimizer)
+        or group["maximize"]
+        or isinstance(group["lr"], torch.Tensor)
+    ):
+        return None
+    (p,) = group["params"]
+    state = opt.state[p]
+    return lambda: opt._update(p, p.grad, state, group)
+
+
+def trajectory_with_grad(
+    grad: Callable[[float, float], tuple[float, float]],
+    start: Any,
+    optimizer: str | type = "sgd",
+    steps: int = 100,
+    **hyper: Any,
+) -> np.ndarray:
+    r"""The path of ``optimizer`` from ``start`` given the gradient written out: the path
+    :func:`trajectory` returns for an ``f`` whose autograd gradient has ``grad``'s values (bit
+    for bit where they are the same floating-point numbers).
+
+    .. math::
+        x_0 = \text{start}, \qquad
+        x_{k} = \text{optimizer.step}\big(x_{k-1}, \text{grad}(x_{k-1})\big), \quad k = 1..\text{steps}
+
+    ``grad(x, y)`` takes two floats and returns :math:`(\partial f/\partial x, \partial f/\partial
+    y)`; the optimizer is the same class with the same arguments as in :func:`trajectory`. Each
+    step writes the gradient into the parameter's ``.grad`` and applies the class's update rule:
+    for the classes of :mod:`dlcourse.optim` directly their ``_update`` (the code ``step()``
+    runs for each parameter, without its checks, hooks and profiling, which cost more than a 2-D
+    update), for any other class ``step()``. No autograd graph is built, so a step costs a few
+    microseconds. A diverging run keeps its last, non-finite point, as in :func:`trajectory`.
+
+    >>> path = trajectory_with_grad(lambda x, y: (2 * x, 2 * y), [1.0, -2.0], "sgd", steps=3, lr=0.25)
+    >>> path[-1].tolist()
+    [0.125, -0.25]
+    """
+    cls, kwargs = _optimizer_class(optimizer, hyper)
+    x0 = _start_point(start)
+    steps = _check_steps(steps)
+    if not callable(grad):
+        raise TypeError(f"grad must be callable, got {type(grad).__name__}")
+
+    x = x0.clone()
+    x.grad = torch.zeros_like(x)
+    opt = cls([x], **kwargs)
+    update = _own_update(opt) or opt.step
+    point, g = x.numpy(), x.grad.numpy()  # views of the parameter and its gradient: no copies
+    path = np.empty((steps + 1, 2), dtype=np.float64)
+    path[0] = point
+    px, py = point.tolist()
+    with torch.no_grad():
+        for k in range(1, steps + 1):
+            value = grad(px, py)
+            if k == 1:
+                _check_grad(value)
+            g[0], g[1] = value
+            update()
+            px, py = point.tolist()
+            path[k] = px, py
+            if not (math.isfinite(px) and math.isfinite(py)):
+                path[k + 1 :] = path[k]  # diverged: keep the last (non-finite) point
+                break
+    return path
+
+
+def _check_grad(value: Any) -> None:
+    try:
+        if len(value) == 2 and all(isinstance(float(v), float) for v in value):
+            return
+    except (TypeError, ValueError):
+        pass
+    raise ValueError(f"grad must return two numbers (df/dx, df/dy), got {value!r}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 from ..landscapes import deepnet as dn
 from .controls import Control, link_enabled, resolve, widgets_for
@@ -134,7 +134,7 @@ def activation_explorer(**values) -> FigureWidget:
     (g_line,) = ax_layer.semilogy([], [], "s-", color="tab:red", ms=3, lw=1.2, label="‖∂L/∂W_l‖")
     (a_line,) = ax_layer.semilogy([], [], ":", color="tab:purple", lw=1.4, label="|∂L/∂a_l| (PReLU)")
     ax_layer.set(xlabel="layer l", xlim=(0.5, 20.5), ylim=(1e-3, 1e3))
-    ax_layer.legend(loc="best", fontsize=8)
+    ax_layer.legend(loc="lower right", fontsize=8)  # fixed: the legend is drawn once, in the background
     (sat_line,) = ax_dead.plot([], [], "o-", color="tab:orange", ms=3, lw=1.2, label="saturated responses")
     (dead_line,) = ax_dead.plot([], [], "s-", color="k", ms=3, lw=1.2, label="dead units")
     ax_dead.set(xlabel="layer l", ylabel="fraction", xlim=(0.5, 20.5), ylim=(-0.02, 1.22))
@@ -182,9 +182,12 @@ def activation_explorer(**values) -> FigureWidget:
         )
 
     # The animated axes (their limits follow the data) are drawn cheaply: plain-text powers of ten
-    # rather than mathtext, and axis labels at fixed places rather than placed around the ticks.
+    # rather than mathtext, at most seven of them and no minor ticks, and axis labels at fixed
+    # places rather than placed around the ticks.
+    ax_layer.yaxis.set_major_locator(LogLocator(numticks=7))
     ax_layer.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"1e{round(np.log10(v))}" if v > 0 else ""))
-    ax_layer.yaxis.set_minor_formatter(NullFormatter())
+    ax_layer.yaxis.set_minor_locator(NullLocator())
+    ax_layer.yaxis.set_label_coords(-0.1, 0.5)
     ax_hist.yaxis.set_label_coords(-0.1, 0.5)
     for ax in (ax_layer, ax_dead):
         ax.xaxis.set_label_coords(0.5, -0.1)
@@ -193,4 +196,7 @@ def activation_explorer(**values) -> FigureWidget:
     animated += [ax_hist.yaxis, ax_layer.xaxis, ax_layer.yaxis, ax_dead.xaxis]
     for artist in animated:
         artist.set_animated(True)
-    return FigureWidget(fig, controls, update, columns=3)
+    widget = FigureWidget(fig, controls, update, columns=3)
+    for ax in (ax_layer, ax_dead):  # the depth axes' few ranges, drawn once here
+        widget.prerender(ax.xaxis, sorted({(0.5, nice_bound(d, 50) + 0.5) for d in range(1, 51)}))
+    return widget

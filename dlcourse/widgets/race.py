@@ -6,6 +6,9 @@ from functools import lru_cache
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import TextToPath
+from matplotlib.transforms import offset_copy
 
 from ..landscapes import race as rc
 from .controls import Control, by_name, link_enabled, resolve, widgets_for
@@ -142,10 +145,13 @@ def optimizer_race(**values) -> FigureWidget:
     shown while ``tune`` is on, when each optimizer runs with its best rate. Bottom right: the rate
     each runs with and its final gap. Controls (keyword arguments, defaults and ranges in
     :data:`CONTROLS`): ``surface``, ``steps``, ``tune``, and per optimizer ``on_<name>`` and
-    ``lr_<name>`` (used when ``tune`` is off). The first ``tune`` on a surface runs the whole
-    sweep (88 runs); later ones are cached.
+    ``lr_<name>`` (used when ``tune`` is off). The sweeps of all four surfaces (4 x 88 runs of
+    :data:`STEPS_MAX` steps, well under a second) are run when the widget is built, once per
+    process, so that no control waits for one; a new rate is one run, a few milliseconds.
     """
     values = resolve(CONTROLS, values)
+    for surface in rc.SURFACES:
+        tuned_rates(surface, values["steps"])
     controls = widgets_for(CONTROLS, values, {"description_width": "95px"})
     link_enabled(CONTROLS, controls)
 
@@ -157,13 +163,27 @@ def optimizer_race(**values) -> FigureWidget:
     (x0, x1), (y0, y1) = rc.VIEW
     ax_path.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="x", ylabel="y", aspect="equal")
     paths, gaps, sweeps, best_dots, rows = {}, {}, {}, {}, {}
+    # The table's columns (name, rate, final gap) are separate texts, right-aligned at the columns'
+    # ends, so that a redraw renders only the numbers that changed.
+    mono = {"family": "monospace", "fontsize": 9}
+    char = (
+        TextToPath().get_text_width_height_descent(
+            "0" * 10, FontProperties(family="monospace", size=9), ismath=False
+        )[0]
+        / 10
+    )
+    columns = [offset_copy(ax_table.transAxes, fig, x=n * char, units="points") for n in (20, 33)]
     for i, name in enumerate(rc.RACERS):
         color = COLORS[name]
         (paths[name],) = ax_path.plot([], [], color=color, lw=1.2, label=NAMES[name])
         (gaps[name],) = ax_loss.semilogy([], [], color=color, lw=1.2)
         (sweeps[name],) = ax_sweep.loglog([], [], ".-", color=color, lw=0.9, ms=3)
         (best_dots[name],) = ax_sweep.loglog([], [], "o", color=color, mec="k", ms=6)
-        rows[name] = ax_table.text(0.0, 0.92 - 0.1 * i, "", color=color, family="monospace", fontsize=9)
+        y = 0.92 - 0.1 * i
+        ax_table.text(0.0, y, NAMES[name], color=color, family="monospace", fontsize=9)  # never changes
+        rows[name] = [
+            ax_table.text(0.0, y, "", color=color, ha="right", transform=at, **mono) for at in columns
+        ]
     ax_path.legend(loc="upper right", fontsize=7, ncols=2)
     ax_loss.set(xlabel="step", ylabel="f − f* (log)", ylim=(GAP_FLOOR, 1e4), xlim=(0, 100))
     ax_sweep.set(xlabel="learning rate η", ylabel="final f − f*", xlim=(5e-5, 20.0), ylim=(GAP_FLOOR, 1e4))
@@ -193,8 +213,9 @@ def optimizer_race(**values) -> FigureWidget:
             else:
                 sweeps[name].set_data([], [])
                 best_dots[name].set_data([], [])
-            state = f"{rates[name]:9.2e}  {gap[-1]:11.3e}" if on else "     (off)"
-            rows[name].set_text(f"{NAMES[name]:10s} {state}")
+            rate_text, gap_text = rows[name]
+            rate_text.set_text(f"{rates[name]:.2e}" if on else "(off)")
+            gap_text.set_text(f"{gap[-1]:.3e}" if on else "")
         ax_loss.set_xlim(0, nice_bound(steps, STEPS_MAX))
         label = SURFACE_LABELS[rc.SURFACES.index(surface)]
         ax_path.set_title(f"{label}: paths from the square", fontsize=10)
@@ -204,12 +225,19 @@ def optimizer_race(**values) -> FigureWidget:
             fontsize=10,
         )
 
+    ax_loss.xaxis.set_label_coords(0.5, -0.1)  # a fixed place: the animated axis is drawn faster
     animated = [contours, start, minima, ax_loss.xaxis, ax_path.title, ax_loss.title, ax_sweep.title]
     for name in rc.RACERS:
-        animated += [paths[name], gaps[name], sweeps[name], best_dots[name], rows[name]]
+        animated += [paths[name], gaps[name], sweeps[name], best_dots[name], *rows[name]]
     for artist in animated:
         artist.set_animated(True)
-    return FigureWidget(fig, controls, update, columns=2)
+    widget = FigureWidget(fig, controls, update, columns=2)
+    steps = _C["steps"]
+    # the loss axis' few ranges, drawn once here
+    widget.prerender(
+        ax_loss.xaxis, sorted({(0, nice_bound(t, STEPS_MAX)) for t in range(steps.low, steps.high + 1)})
+    )
+    return widget
 
 
 @lru_cache(maxsize=len(rc.SURFACES))

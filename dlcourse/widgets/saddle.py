@@ -6,6 +6,7 @@ from functools import lru_cache
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from .. import landscapes as ls
 from .controls import Control, by_name, resolve, widgets_for
@@ -41,6 +42,7 @@ _BATCHES, _STEPS, _RUNS = _C["batch_size"].choices, _C["steps"], _C["runs"]
 START_X = 1.5  # every run starts at (START_X, y0): on the stable direction when y0 = 0
 THRESHOLD = 0.5  # a run has escaped once |y| >= THRESHOLD
 QUANTILES = (0.25, 0.5, 0.75)  # the spread and the median shown for each batch size
+_TOP, _BAND = 1.16, 1.08  # the escape axis' top and the never-escaped band, in units of the steps
 
 
 @lru_cache(maxsize=1)
@@ -98,9 +100,14 @@ def batch_size_saddle(**values) -> FigureWidget:
     (spread,) = ax_esc.plot([], [], "-", color="k", lw=1.2, label="quartiles")
     (medians,) = ax_esc.plot([], [], "_", color="k", ms=14, mew=2.2, ls="none", label="median")
     (exact,) = ax_esc.plot([], [], "--", color="tab:blue", lw=1, label="exact GD from y₀")
-    never = ax_esc.axhspan(0, 0, color="0.9", zorder=0)  # redrawn with the axes: it moves with them
+    # The escape axis runs to _TOP times the steps, so the band of the runs that never escaped
+    # (from 1.02 to 1.14 times the steps) has a fixed place in the axes.
+    never_band = Rectangle(
+        (0.0, 1.02 / _TOP), 1.0, 0.12 / _TOP, transform=ax_esc.transAxes, color="0.9", zorder=0
+    )
+    ax_esc.add_patch(never_band)
     never_text = ax_esc.text(
-        0.01, 0.0, "", transform=ax_esc.get_yaxis_transform(), ha="left", va="center", fontsize=8
+        0.01, _BAND / _TOP, "", transform=ax_esc.transAxes, ha="left", va="center", fontsize=8
     )
     ax_esc.set_xticks(pos, [str(b) if b != _N else "all" for b in _BATCHES])
     ax_esc.set(xlim=(-0.6, len(_BATCHES) - 0.4), xlabel="batch size B", ylabel="escape step")
@@ -118,7 +125,7 @@ def batch_size_saddle(**values) -> FigureWidget:
         full_path.set_data(full[:, 0], full[:, 1])
         start.set_data([START_X], [y0])
         top = nice_bound(steps, _STEPS.high)
-        band = top * 1.08  # where the runs that did not escape are drawn
+        band = top * _BAND  # where the runs that did not escape are drawn
         shown = np.where(np.isinf(esc), band, esc)
         xs = pos[:, None] + (jitter[:runs] if runs > 1 else np.zeros(1))[None, :]
         dots.set_data(xs.ravel(), shown.ravel())
@@ -131,9 +138,8 @@ def batch_size_saddle(**values) -> FigureWidget:
         medians.set_data(pos, qs[:, 1])
         gd = ls.escape_estimate(y0, v["lr"], THRESHOLD)
         exact.set_data([-0.6, len(pos) - 0.4], [gd if gd <= band else np.nan] * 2)
-        never.set_bounds(0.0, top * 1.02, 1.0, top * 0.12)  # x in axes units
-        never_text.set(y=band, text=f"not within {steps} steps")
-        ax_esc.set_ylim(0.0, top * 1.16)
+        never_text.set_text(f"not within {steps} steps")
+        ax_esc.set_ylim(0.0, top * _TOP)
         escaped = int(np.isfinite(esc[k]).sum())
         left = f"B = {b}" + (" (full batch)" if b == _N else "")
         median = "never" if np.isinf(q[k, 1]) else f"{q[k, 1]:.1f}"
@@ -143,7 +149,10 @@ def batch_size_saddle(**values) -> FigureWidget:
         expected = "stays on the saddle" if np.isinf(gd) else f"≈ {gd:.0f}"
         ax_esc.set_title(f"y₀ = {label}: full batch {full_esc} ({expected})", fontsize=10)
 
-    for artist in (paths, full_path, start, dots, chosen, spread, medians, exact, never_text, ax.title):
+    # The escape axis follows `steps`: drawn with the data (its label at a fixed place, so that
+    # placing it costs nothing), it changes without a full redraw.
+    ax_esc.yaxis.set_label_coords(-0.09, 0.5)
+    animated = (paths, full_path, start, dots, chosen, spread, medians, exact, never_text)
+    for artist in (*animated, ax.title, ax_esc.title, ax_esc.yaxis):
         artist.set_animated(True)
-    ax_esc.title.set_animated(True)
     return FigureWidget(fig, controls, update, columns=3)

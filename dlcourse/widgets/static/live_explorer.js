@@ -53,26 +53,40 @@ function build(row, model) {
     return fwd;
   };
 
-  // While the reader reads: the forward pass of every activation and initialisation at the
-  // current slope and alpha (and a first backward pass, which readies the page's compiler).
+  const network = (v) => {                     // a setting seen before is drawn from memory
+    const key = `${v.activation}|${v.init}|${v.slope}|${v.alpha}|${v.depth}`;
+    if (!nets.has(key)) {
+      if (nets.size > 4000) nets.clear();
+      nets.set(key, networkBackward(v.activation, v.depth, v.slope, v.alpha, prelu, saturation, width, batch, forward(v)));
+    }
+    return nets.get(key);
+  };
+
+  // While the reader reads, in small tasks: the network of every activation and initialisation
+  // at the current depth, slope and alpha, then of every depth at the current setting, so that
+  // the next move of a control is drawn from memory. A new setting replaces the queue.
   const inits = control(model, "init").choices;
-  const idle = names.flatMap((act) => inits.map((init) => () => {
-    const v = { activation: act, init, depth: depthMax, slope: model.get("slope"), alpha: model.get("alpha") };
-    networkBackward(act, 3, v.slope, v.alpha, prelu, saturation, width, batch, forward(v));
-  }));
-  const later = () => { if (idle.length) { idle.shift()(); setTimeout(later, 0); } };
-  setTimeout(later, 50);
+  let idle = [], timer = null;
+  const later = () => {
+    timer = null;
+    const start = performance.now();
+    while (idle.length && performance.now() - start < 4) idle.shift()();
+    if (idle.length) timer = setTimeout(later, 0);
+  };
+  const plan = (v) => {
+    const others = names.flatMap((activation) => inits.map((init) => ({ ...v, activation, init })));
+    const depths = Array.from({ length: depthMax }, (_, i) => ({ ...v, depth: i + 1 }));
+    idle = [...others, ...depths].map((u) => () => network(u));
+    if (timer === null) timer = setTimeout(later, 50);
+  };
 
   return (v) => {
     const name = v.activation, depth = v.depth, a = name === "prelu" ? prelu : v.slope;
     fLine.setAttribute("d", pathData(pF, zip(xs, xs.map((x) => activationValue(name, x, a, v.alpha)))));
     fpLine.setAttribute("d", pathData(pF, zip(xs, xs.map((x) => activationSlope(name, x, a, v.alpha)))));
-    const key = `${name}|${v.init}|${v.slope}|${v.alpha}|${depth}`, fwd = forward(v);
-    if (!nets.has(key)) {                       // a setting seen before is drawn from memory
-      if (nets.size > 500) nets.clear();
-      nets.set(key, networkBackward(name, depth, v.slope, v.alpha, prelu, saturation, width, batch, fwd));
-    }
-    const net = nets.get(key), s = summary(net), shownLayers = histLayers(depth);
+    const fwd = forward(v), net = network(v);
+    plan({ activation: name, init: v.init, depth, slope: v.slope, alpha: v.alpha });
+    const s = summary(net), shownLayers = histLayers(depth);
     let top = 0;
     const fractions = shownLayers.map((l) => {
       const counts = histogramWithTails(fwd.zs[l - 1], edges), total = batch * width;
