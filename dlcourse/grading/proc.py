@@ -22,9 +22,46 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["run_nbgrader", "run_checked", "run_isolated", "kill_tree"]
+__all__ = ["run_nbgrader", "run_checked", "run_isolated", "kill_tree", "preload", "PassFd"]
 
-_PRELOAD = ["nbgrader.apps", "dlcourse.grading.proc", "dlcourse.grading.cheats"]
+_PRELOAD = [
+    "nbgrader.apps",
+    "dlcourse.grading.warmup",
+    "dlcourse.grading.proc",
+    "dlcourse.grading.harness",
+    "dlcourse.grading.cheats",
+    "dlcourse.grading.preprocessors",
+]
+
+
+def _default_preload() -> list[str]:
+    from .settings import DlcourseGrading
+
+    return list(DlcourseGrading.class_traits()["preload"].default())
+
+
+def preload(modules) -> None:
+    """Have the fork server import ``modules`` too (call before its first use: the trusted test
+    process imports what the set-up cells import, so torch is imported once per run, not per student)."""
+    for name in modules:
+        if name not in _PRELOAD:
+            _PRELOAD.append(name)
+
+
+class PassFd:
+    """A file descriptor handed to a process started by the fork server (e.g. a pidfd)."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def __reduce__(self):
+        from multiprocessing.reduction import DupFd
+
+        return (_rebuild_fd, (DupFd(self.fd),))
+
+
+def _rebuild_fd(dup) -> int:
+    return dup.detach()
 
 
 def kill_tree(pid: int) -> None:
@@ -66,7 +103,7 @@ def _child(argv: list[str], cwd: str, log_path: str, env: dict[str, str]) -> Non
 
 def _context():
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(_PRELOAD)
+    ctx.set_forkserver_preload(_PRELOAD + [m for m in _default_preload() if m not in _PRELOAD])
     return ctx
 
 
@@ -124,11 +161,14 @@ def run_checked(argv: list[str], cwd: Path, log_path: Path) -> str:
     return text
 
 
-def _isolated_child(target, args: tuple, result_path: str) -> None:
+def _isolated_child(target, args: tuple, result_path: str, memory: int | None = None) -> None:
     """Body of :func:`run_isolated`'s process: run ``target(*args)``, write its JSON outcome."""
     import json
+    import resource
     import traceback
 
+    if memory:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     try:
         outcome = {"value": target(*args)}
     except BaseException as err:  # noqa: BLE001  reported to the parent, which decides
@@ -137,7 +177,9 @@ def _isolated_child(target, args: tuple, result_path: str) -> None:
         json.dump(outcome, f)
 
 
-def run_isolated(target, args: tuple, result_path: Path, timeout: float | None = None) -> tuple[str, object]:
+def run_isolated(
+    target, args: tuple, result_path: Path, timeout: float | None = None, memory: int | None = None
+) -> tuple[str, object]:
     """Run ``target(*args)`` in a process of its own, forked from the preloaded fork server.
 
     Work that is not safe to share an interpreter with concurrent work (CPython 3.11's ``ast``
@@ -146,12 +188,16 @@ def run_isolated(target, args: tuple, result_path: Path, timeout: float | None =
     JSON-serialisable data. Returns ``("ok", value)``, ``("error", message)`` when ``target``
     raised, ``("crashed", message)`` when the process died without a result, or
     ``("timeout", None)`` past ``timeout`` seconds (the process and its descendants are killed).
+    ``memory`` limits the process's address space (bytes). Sockets and :class:`PassFd` in ``args``
+    reach the process as open descriptors.
     """
     import json
 
     result_path = Path(result_path)
     result_path.unlink(missing_ok=True)
-    proc = _context().Process(target=_isolated_child, args=(target, args, str(result_path)), daemon=False)
+    proc = _context().Process(
+        target=_isolated_child, args=(target, args, str(result_path), memory), daemon=False
+    )
     proc.start()
     proc.join(timeout)
     if proc.exitcode is None:

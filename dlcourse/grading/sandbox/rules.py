@@ -1,0 +1,169 @@
+"""A problem set's rules, enforced by what code does: banned functions raise, torch operations count.
+
+Part of :mod:`dlcourse.grading.sandbox`. Used in the student's process while a test calls the
+student's function (the runner), and in the student's own Jupyter through
+:mod:`dlcourse.grading.student`; it imports nothing of ``dlcourse``.
+
+A banned name is a fully qualified callable (``"torch.nn.functional.softmax"``,
+``"torch.Tensor.softmax"``, ``"torch.softmax"``) or a module (``"torch.nn.functional"``: everything in
+it). Names are resolved to the objects themselves, once, so that an alias made earlier
+(``s = F.softmax``) or a name built at run time (``getattr(F, "soft" + "max")``) is the same object.
+Two detectors run while :meth:`Rules.guard` is active:
+
+* torch functions at the operator level, with a ``TorchFunctionMode``: every torch function or
+  tensor method called with tensors passes through it; a banned one raises :class:`RuleViolation`,
+  and the calls are counted (the count of :func:`dlcourse.grading.student.count_torch_ops`);
+* Python functions by the identity of their code object, and C functions by identity, with
+  ``sys.setprofile`` (also for threads started meanwhile), so that a copy of a banned Python
+  function is caught too.
+
+Both run inside the process they watch: code written to disable them can (the security page says
+so); the static scan of :mod:`dlcourse.grading.cheats` looks for such code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+import types
+
+__all__ = ["RuleViolation", "Rules", "resolve"]
+
+
+class RuleViolation(AssertionError):
+    """The code called a function the task bans (an ``AssertionError``: a test that hits it fails)."""
+
+
+def _lookup(name: str):
+    """The object a dotted name stands for (importing the longest module prefix), or ``None``."""
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        except Exception:  # noqa: BLE001  a module failing at import counts as not found
+            return None
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr, None)
+            if obj is None:
+                return None
+        return obj
+    return None
+
+
+_DISPATCH = ("has_torch_function", "handle_torch_function", "boolean_dispatch")
+
+
+def _member_of(module: types.ModuleType, attr: str, member) -> bool:
+    """A public function of ``module``: defined there, or a C function it exports (not an import
+    such as a typing helper, nor torch's own dispatch helpers)."""
+    if attr.startswith("_") or isinstance(member, type) or not callable(member):
+        return False
+    if attr.startswith(_DISPATCH):
+        return False
+    if isinstance(member, (types.BuiltinFunctionType, types.BuiltinMethodType)):
+        return True
+    return getattr(member, "__module__", None) == module.__name__
+
+
+def resolve(names) -> tuple[dict[int, str], dict[object, str], list, list[str]]:
+    """``(objects by id, code objects, kept references, names not found)`` for banned ``names``."""
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise TypeError(f"banned must be a tuple of fully qualified names, got {names!r}")
+    by_id: dict[int, str] = {}
+    codes: dict[object, str] = {}
+    keep: list = []
+    missing: list[str] = []
+
+    def add(obj, label):
+        keep.append(obj)
+        by_id.setdefault(id(obj), label)
+        func = getattr(obj, "__func__", obj)
+        code = getattr(func, "__code__", None)
+        if isinstance(code, types.CodeType):
+            codes.setdefault(code, label)
+
+    for name in names:
+        obj = _lookup(name)
+        if obj is None:
+            missing.append(name)
+        elif isinstance(obj, types.ModuleType):
+            for attr, member in sorted(vars(obj).items()):
+                if _member_of(obj, attr, member):
+                    add(member, f"{name}.{attr}")
+        else:
+            add(obj, name)
+    return by_id, codes, keep, missing
+
+
+class _Watch:
+    """What one guarded call did: banned names it called, torch operations it ran."""
+
+    def __init__(self):
+        self.violations: list[str] = []
+        self.ops = 0
+
+    def hit(self, name: str) -> None:
+        if name not in self.violations:
+            self.violations.append(name)
+        raise RuleViolation(f"{name} is banned in this task (the rules say so): write it out yourself")
+
+
+class Rules:
+    """The banned functions of one task, resolved now (before the code under test runs)."""
+
+    def __init__(self, banned=()):
+        self.by_id, self.codes, self._keep, self.missing = resolve(tuple(banned))
+
+    def guard(self, count: bool = False) -> _Guard:
+        """A context manager: while active, banned calls raise and torch operations are counted."""
+        return _Guard(self, count)
+
+
+class _Guard:
+    def __init__(self, rules: Rules, count: bool):
+        self.rules, self.count, self.watch = rules, count, _Watch()
+        self._mode = None
+        self._profile = None
+
+    def __enter__(self) -> _Watch:
+        rules, watch = self.rules, self.watch
+        if rules.by_id or self.count:
+            from torch.overrides import TorchFunctionMode
+
+            class _Mode(TorchFunctionMode):
+                def __torch_function__(self, func, types_, args=(), kwargs=None):
+                    watch.ops += 1
+                    name = rules.by_id.get(id(func))
+                    if name is not None:
+                        watch.hit(name)
+                    return func(*args, **(kwargs or {}))
+
+            self._mode = _Mode()
+            self._mode.__enter__()
+        if rules.codes or rules.by_id:
+            by_id, codes = rules.by_id, rules.codes
+
+            def profile(frame, event, arg):
+                if event == "call":
+                    name = codes.get(frame.f_code)
+                elif event == "c_call":
+                    name = by_id.get(id(arg))
+                else:
+                    return
+                if name is not None:
+                    watch.hit(name)
+
+            self._profile = (sys.getprofile(), threading.getprofile())
+            threading.setprofile(profile)
+            sys.setprofile(profile)
+        return watch
+
+    def __exit__(self, *exc) -> None:
+        if self._profile is not None:
+            sys.setprofile(self._profile[0])
+            threading.setprofile(self._profile[1])
+        if self._mode is not None:
+            self._mode.__exit__(None, None, None)
