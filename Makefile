@@ -23,7 +23,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Tools that the course's Python packages call by name (nbgrader runs `alembic`) come from the venv.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help setup assets downloads book book-fast test test-fast lint lab clean release collect autograde feedback grades withheld bench
+.PHONY: help setup assets downloads book book-fast test test-fast lint lab clean release collect autograde feedback grades withheld formgrader bench
 
 help:
 	@echo "make book        build the website into _build/html (strict; executes every chapter)"
@@ -35,9 +35,10 @@ help:
 	@echo "make release [A=ps1]                 release student versions of the assignments"
 	@echo "make collect SRC=dir_or_zip A=ps1    take in downloaded submissions"
 	@echo "make autograde A=ps1 [JOBS=n] [STUDENT=id]  grade every submission of an assignment (or one student's)"
-	@echo "make feedback A=ps1                  HTML feedback per student"
-	@echo "make grades                          the gradebook as CSV"
+	@echo "make feedback A=ps1 [ALLOW_PENDING=1] HTML feedback per student (refuses ungraded written answers)"
+	@echo "make grades                          the gradebook as CSV (ungraded written answers: pending)"
 	@echo "make withheld [A=ps1 RELEASE=id]     scores withheld for review; release one"
+	@echo "make formgrader [PORT=8888]          JupyterLab at the course root, with the Formgrader"
 	@echo "make clean       remove build outputs"
 
 # --- set-up: the virtual environment, reinstalled only when the pins change ---------------
@@ -125,15 +126,20 @@ autograde: $(STAMP)/installed
 	$(PY) -m dlcourse.grading autograde --assignment "$(A)" $(if $(STUDENT),--student "$(STUDENT)") $(if $(JOBS),--jobs $(JOBS)) $(ARGS)
 
 feedback: $(STAMP)/installed
-	$(PY) -m dlcourse.grading feedback --assignment "$(A)"
+	$(PY) -m dlcourse.grading feedback --assignment "$(A)" $(if $(ALLOW_PENDING),--allow-pending)
 
 grades: $(STAMP)/installed
 	$(PY) -m dlcourse.grading grades
 
-# Scores withheld for review (flagged by the cheat checks): list them, or release one with
-# `make withheld A=ps1 RELEASE=student_id` (add USE_RECHECK=1 to keep the trusted re-check's score).
+# Scores withheld for review (a grader error, or the scan found code reaching the grader's
+# in-process checks): list them, or release one with `make withheld A=ps1 RELEASE=student_id`.
 withheld: $(STAMP)/installed
-	$(PY) -m dlcourse.grading withheld $(if $(A),-a "$(A)") $(if $(RELEASE),--release "$(RELEASE)") $(if $(USE_RECHECK),--use-recheck)
+	$(PY) -m dlcourse.grading withheld $(if $(A),-a "$(A)") $(if $(RELEASE),--release "$(RELEASE)")
+
+# The Formgrader (manual grading) in JupyterLab at the course root, with this environment's
+# nbgrader; --allow-root only when run as root. PORT=... serves without opening a browser.
+formgrader: $(STAMP)/installed
+	$(PY) -m dlcourse.grading formgrader $(if $(PORT),--port $(PORT)) $(ARGS)
 
 clean:
 	rm -rf _build $(VENDOR) book/downloads

@@ -17,9 +17,11 @@ export has a folder per student, by that folder, with the roster's ids when ther
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import sqlite3
 import stat
 import time
 import zipfile
@@ -87,8 +89,8 @@ def _from_zip(source: Path, report: CollectReport) -> list[_File]:
             name = info.filename
             if info.is_dir() or "__MACOSX" in name:
                 continue
-            mode = info.external_attr >> 16
-            if mode and not stat.S_ISREG(mode):
+            kind = stat.S_IFMT(info.external_attr >> 16)  # 0: an archiver that records no type
+            if kind and kind != stat.S_IFREG:
                 report.skipped.append(f"{name} (not a regular file)")
                 continue
             if info.file_size > MAX_FILE_BYTES:
@@ -182,10 +184,11 @@ def collect(course: Course, source: Path, assignment: str, replace: bool = False
         raise ValueError(f"source must be a folder or a .zip file, got {source} (it does not exist)")
     report, roster = CollectReport(), set(read_roster(course))
     if course.db.exists():
-        from nbgrader.api import Gradebook
-
-        with Gradebook(course.db_url) as gb:
-            roster |= {s.id for s in gb.students}
+        with contextlib.closing(sqlite3.connect(course.db)) as con:
+            try:
+                roster |= {row[0] for row in con.execute("SELECT id FROM student")}
+            except sqlite3.DatabaseError:
+                pass
     if source.is_file():
         if not zipfile.is_zipfile(source):
             raise ValueError(f"source must be a folder or a .zip file, got {source}")
@@ -202,7 +205,7 @@ def collect(course: Course, source: Path, assignment: str, replace: bool = False
             if not replace:
                 report.kept_existing.append(student)
                 continue
-            archive = course.backups / f"submitted-{datetime.now():%Y%m%d-%H%M%S}" / student
+            archive = course.backups / f"submitted-{datetime.now():%Y%m%d-%H%M%S}" / student / assignment
             archive.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(folder), str(archive))
         folder.mkdir(parents=True, exist_ok=True)

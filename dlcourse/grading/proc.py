@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["run_nbgrader", "run_checked", "run_isolated", "kill_tree", "preload", "PassFd"]
+__all__ = ["run_nbgrader", "run_checked", "run_isolated", "kill_tree", "preload", "start_server", "PassFd"]
 
 _PRELOAD = [
     "nbgrader.apps",
@@ -46,6 +46,17 @@ def preload(modules) -> None:
     for name in modules:
         if name not in _PRELOAD:
             _PRELOAD.append(name)
+
+
+def start_server() -> None:
+    """Start the fork server now (its imports take seconds: overlap them with other work)."""
+    proc = _context().Process(target=_noop, daemon=True)
+    proc.start()
+    proc.join()
+
+
+def _noop() -> None:
+    pass
 
 
 class PassFd:

@@ -15,6 +15,7 @@ student's reach. Settings: :mod:`.settings` (``c.DlcourseGrading`` in ``nbgrader
 from __future__ import annotations
 
 import shutil
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -93,7 +94,7 @@ def autograde(
     ``settings.workers`` at a time; each result (report row, withholding) is written as soon as
     that student is done. Returns one :class:`StudentResult` per submission.
     """
-    from .proc import preload
+    from .proc import preload, start_server
     from .sandbox import Sandbox, probe
 
     settings = read_settings(course.root) if settings is None else settings
@@ -104,42 +105,45 @@ def autograde(
     backup = backup_gradebook(course)
     if backup:
         print(f"gradebook backed up to {backup.relative_to(course.root)}")
+    preload(settings.preload)
+    box = Sandbox(settings, support, hide=[course.root], log=course.reports / "sandbox.log")
+    course.reports.mkdir(parents=True, exist_ok=True)
+    for warm in (box.start, start_server):  # seconds of imports, meanwhile the pre-check runs
+        threading.Thread(target=warm, daemon=True).start()
     report, results, todo = Report(course), [], []
-    for aid in course.resolve(assignment):
-        students = sorted(
-            p.parent.name
-            for p in course.submitted.glob(f"*/{aid}")
-            if p.is_dir() and not p.is_symlink() and (student is None or p.parent.name == student)
-        )
-        if not students:
-            continue
-        _ensure_gradebook(course, aid, students)
-        info = load_assignment(course, aid)
-        for sid in students:
-            check = stage(course, info, sid, settings)
-            res = StudentResult(sid, aid, repairs=check.repairs, flags=list(check.problems))
-            results.append(res)
-            if check.gradable:
-                todo.append((info, res))
-            else:
-                res.status = "not graded"
-                report.add(res)
-                record_withheld(course, res)
-    if todo:
-        preload(settings.preload)
-        with Sandbox(settings, support, hide=[course.root], log=course.reports / "sandbox.log") as box:
+    with box:
+        for aid in course.resolve(assignment):
+            students = sorted(
+                p.parent.name
+                for p in course.submitted.glob(f"*/{aid}")
+                if p.is_dir() and not p.is_symlink() and (student is None or p.parent.name == student)
+            )
+            if not students:
+                continue
+            _ensure_gradebook(course, aid, students)
+            info = load_assignment(course, aid)
+            for sid in students:
+                check = stage(course, info, sid, settings)
+                res = StudentResult(sid, aid, repairs=check.repairs, flags=list(check.problems))
+                results.append(res)
+                if check.gradable:
+                    todo.append((info, res))
+                else:
+                    res.status = "not graded"
+                    report.add(res)
+                    record_withheld(course, res)
 
-            def one(item):
-                info, res = item
-                try:
-                    grade_student(course, info, res.student, settings, box, res)
-                except Exception as err:  # noqa: BLE001  one broken submission never stops the others
-                    res.status, res.withheld = GRADER_ERROR, f"{GRADER_ERROR}: {type(err).__name__}: {err}"
-                report.add(res)
-                record_withheld(course, res)
+        def one(item):
+            info, res = item
+            try:
+                grade_student(course, info, res.student, settings, box, res)
+            except Exception as err:  # noqa: BLE001  one broken submission never stops the others
+                res.status, res.withheld = GRADER_ERROR, f"{GRADER_ERROR}: {type(err).__name__}: {err}"
+            report.add(res)
+            record_withheld(course, res)
 
-            with ThreadPoolExecutor(max_workers=settings.workers) as pool:
-                list(pool.map(one, todo))
+        with ThreadPoolExecutor(max_workers=settings.workers) as pool:
+            list(pool.map(one, todo))
     report.finish()
     print_table(results)
     return results

@@ -20,7 +20,7 @@ RULES = {
     "always-equal": "defines __eq__ (or __ne__/__bool__) that ignores its argument",
     "grader-detect": "inspects the grading environment (variables, working folder, user)",
     "dynamic-code": "runs code built at run time (exec, eval, compile, __import__, importlib)",
-    "introspection": "reaches into the interpreter (ctypes, gc referrers, frames, get_ipython)",
+    "introspection": "reaches into the interpreter (ctypes, gc referrers, frames, sys.modules)",
     "file-outside": "opens a file by absolute or parent path (outside the working copy)",
     "process": "starts processes or sockets (subprocess, os.system, fork, socket)",
     "tamper": "reaches the grader's checks in the student's process (torch function modes, the runner)",
@@ -111,7 +111,6 @@ _INTROSPECT = {
     "inspect.currentframe",
     "sys._getframe",
     "inspect.stack",
-    "get_ipython",
     "sys.modules",
     "inspect.getsource",
 }
@@ -223,7 +222,7 @@ def _scan_tree(tree: ast.AST, cell: str, out: list[Finding]) -> None:
             full = aliases.get(node.id, node.id)
             if node.id in ("exec", "eval", "compile", "__import__") or full in _DYNAMIC:
                 add(node, "dynamic-code", node.id)
-            elif full in _INTROSPECT or node.id == "get_ipython":
+            elif full in _INTROSPECT:
                 add(node, "introspection", full)
             elif full in _DETECT:
                 add(node, "grader-detect", full)

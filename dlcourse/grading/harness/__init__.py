@@ -67,6 +67,11 @@ def _run_notebook(job, channel, result) -> None:
             result["cells"][cell["index"]] = {"outputs": [_error("RuntimeError", f"not run: {err}")]}
             continue
         outputs = sanitize.outputs(reply.get("outputs"), media)
+        if any(
+            o["output_type"] == "error" and "dlcourse" in o["evalue"] and "Error" in o["ename"]
+            for o in outputs
+        ):
+            result["course_package"] = True
         if interrupted:
             result["timeouts"].append(label)
             outputs = [
@@ -157,6 +162,10 @@ def grade_submission(job: dict, sock, pidfd) -> dict:
     phases["tests"] = time.perf_counter() - start - phases["setup"] - phases["notebook"]
     if channel.why_gone:
         result["notes"].append(channel.why_gone)
+    if remote.course_package or result.pop("course_package", False):
+        result["notes"].append(
+            "the code imports the course package dlcourse, which is not available when grading"
+        )
     channel.kill("graded")
     if job.get("review"):
         from ..cheats import scan

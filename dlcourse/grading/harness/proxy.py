@@ -62,6 +62,7 @@ class Remote:
         self.deadline: float | None = None  # time.monotonic() at which the running test cell's time is up
         self.violations: dict[str, list[str]] = {}
         self.counting: list[int] = []
+        self.course_package = False  # the student's code tried to import dlcourse
         self._busy: set[int] = set()
 
     def left(self) -> float:
@@ -168,6 +169,8 @@ class Remote:
         if interrupted or (isinstance(raised, dict) and raised.get("type") == "KeyboardInterrupt"):
             raise StudentTimeout(f"{name} ran past the time limit of {self.cell_timeout:g} s and was stopped")
         if isinstance(raised, dict):
+            if "ImportError" in (raised.get("bases") or []) and "dlcourse" in str(raised.get("message")):
+                self.course_package = True
             raise self._exception(raised)
         if "unreadable" in reply:
             raise GradingError(

@@ -149,6 +149,15 @@ class Sandbox:
             ) from None
         self.failed_preloads = ready.get("failed", [])
 
+    def start(self) -> None:
+        """Start the warm interpreter now (it imports torch: overlap that with other work)."""
+        with self._lock:
+            if self._proc is None or self._proc.poll() is not None:
+                try:
+                    self._start()
+                except SandboxError:
+                    pass  # spawn() tries again and reports
+
     def spawn(self, files: dict[str, bytes], workdir: str) -> StudentProcess:
         """A fresh process for one student, its working folder ``workdir`` holding ``files``."""
         uid, lock = claim_uid() if self.isolated and self.support.root else (None, None)

@@ -115,6 +115,8 @@ class Rules:
     """The banned functions of one task, resolved now (before the code under test runs)."""
 
     def __init__(self, banned=()):
+        if isinstance(banned, str):
+            raise TypeError(f"banned must be a tuple of fully qualified names, got the string {banned!r}")
         self.by_id, self.codes, self._keep, self.missing = resolve(tuple(banned))
 
     def guard(self, count: bool = False) -> _Guard:

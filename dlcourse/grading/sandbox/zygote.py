@@ -32,11 +32,12 @@ import tempfile
 import traceback
 
 try:
-    from . import capture, linux, runner, wire
+    from . import capture, linux, runner, warm, wire
 except ImportError:  # inside the sandbox: a top-level module beside its siblings
     import capture
     import linux
     import runner
+    import warm
     import wire
 
 __all__ = ["main", "HOME", "ENV"]
@@ -219,6 +220,10 @@ def main(argv: list[str]) -> int:
     done, failed = _preload([n for n in opts.preload.split(",") if n])
     for name in ("torch.overrides", "IPython.core.interactiveshell"):
         _preload([name])
+    try:
+        warm.warm_torch()
+    except Exception as err:  # noqa: BLE001  torch missing or broken: the students' code will say so
+        failed.append(f"warm-up: {type(err).__name__}: {err}")
     shell = capture.make_shell()
     wire.send(ctl, {"op": "ready", "preloaded": done, "failed": failed, "pid": os.getpid()})
     while True:

@@ -1,0 +1,24 @@
+"""torch's first uses, paid once per run rather than once per student.
+
+Part of :mod:`dlcourse.grading.sandbox`; imports nothing of ``dlcourse`` (the warm interpreter
+inside the sandbox calls it, and so does the grader's fork server). The first
+``torch.testing.assert_close`` alone imports about 500 modules (a second on a busy machine):
+every test of a problem set calls it, so a process forked after :func:`warm_torch` starts warm.
+Single-threaded on purpose: a process is forked from this one for every student.
+"""
+
+from __future__ import annotations
+
+__all__ = ["warm_torch"]
+
+
+def warm_torch() -> None:
+    """Import lazily loaded parts of torch and numpy by using them once, on one thread."""
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(1)
+    x = torch.ones(2, 3, dtype=torch.float64, requires_grad=True)
+    (torch.nn.functional.softmax(x, 1) * x).sum().backward()
+    torch.testing.assert_close(x.detach(), x.detach())
+    np.testing.assert_allclose(np.ones(2), np.ones(2))

@@ -1,0 +1,119 @@
+"""Rules enforced by behaviour: ``check_rules`` and ``count_torch_ops`` (dlcourse.grading.student).
+
+The same detection runs in the student's sandboxed process while the tests call the student's
+functions; here it is checked directly, as a student's Jupyter runs it.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import types
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from dlcourse.grading.student import RuleViolation, check_rules, count_torch_ops
+
+BANNED = ("torch.nn.functional.softmax", "torch.softmax", "torch.Tensor.softmax")
+X = torch.randn(4, 5, generator=torch.Generator().manual_seed(0))
+
+
+def written_out(x):
+    e = (x - x.max(1, keepdim=True).values).exp()
+    return e / e.sum(1, keepdim=True)
+
+
+_alias = F.softmax  # an alias made earlier, in another cell
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: F.softmax(x, 1),
+        lambda x: _alias(x, 1),
+        lambda x: getattr(torch.nn.functional, "soft" + "max")(x, 1),
+        lambda x: torch.softmax(x, 1),
+        lambda x: x.softmax(1),
+        lambda x: torch.nn.Softmax(dim=1)(x),
+        lambda x: types.FunctionType(
+            F.softmax.__code__, F.softmax.__globals__, "copy", F.softmax.__defaults__
+        )(x, 1),
+    ],
+    ids=["direct", "alias", "built-name", "torch", "method", "module", "code-copy"],
+)
+def test_every_way_of_calling_a_banned_function_raises(fn):
+    with pytest.raises(RuleViolation, match="softmax"):
+        check_rules(BANNED, fn, X)
+
+
+def test_catching_the_violation_does_not_hide_it():
+    def sneaky(x):
+        try:
+            return F.softmax(x, 1)
+        except AssertionError:
+            return written_out(x)
+
+    with pytest.raises(RuleViolation, match="torch.nn.functional.softmax"):
+        check_rules(BANNED, sneaky, X)
+
+
+def test_a_thread_does_not_escape_the_rules():
+    def threaded(x):
+        out = []
+
+        def work():
+            try:
+                out.append(torch.softmax(x, 1))
+            except AssertionError:
+                pass  # the student's thread swallows it: the call is on record all the same
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        worker.join()
+        return out[0] if out else written_out(x)
+
+    with pytest.raises(RuleViolation):
+        check_rules(BANNED, threaded, X)
+
+
+def test_a_module_bans_everything_in_it_but_not_its_imports():
+    with pytest.raises(RuleViolation, match="torch.nn.functional.relu"):
+        check_rules(("torch.nn.functional",), lambda x: F.relu(x), X)
+    assert torch.equal(check_rules(("torch.nn.functional",), lambda x: x.clamp(min=0), X), X.clamp(min=0))
+
+
+def test_python_functions_are_banned_by_their_code():
+    with pytest.raises(RuleViolation, match="math.exp"):
+        check_rules(("math.exp",), lambda v: math.exp(v), 1.0)
+
+
+def test_honest_code_runs_and_returns_its_value():
+    torch.testing.assert_close(check_rules(BANNED, written_out, X), F.softmax(X, 1))
+
+
+def test_names_that_do_not_exist_are_an_error_of_the_problem_set():
+    with pytest.raises(ValueError, match="torch.nonexistent"):
+        check_rules(("torch.nonexistent",), written_out, X)
+    with pytest.raises(TypeError, match="banned"):
+        check_rules("torch.softmax", written_out, X)
+
+
+def test_operation_counts_grow_with_a_loop_over_examples_only():
+    def looped(x):
+        return torch.stack([r.exp() / r.exp().sum() for r in x])
+
+    _, small = count_torch_ops(written_out, torch.randn(4, 5))
+    _, large = count_torch_ops(written_out, torch.randn(64, 5))
+    assert small == large > 0
+    _, small = count_torch_ops(looped, torch.randn(4, 5))
+    _, large = count_torch_ops(looped, torch.randn(64, 5))
+    assert large > small
+    value, _ = count_torch_ops(written_out, X)
+    torch.testing.assert_close(value, F.softmax(X, 1))
+
+
+def test_the_rules_are_off_again_afterwards():
+    check_rules(BANNED, written_out, X)
+    torch.testing.assert_close(F.softmax(X, 1), torch.softmax(X, 1))
