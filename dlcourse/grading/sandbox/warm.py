@@ -13,7 +13,8 @@ __all__ = ["warm_torch"]
 
 
 def warm_torch() -> None:
-    """Import lazily loaded parts of torch and numpy by using them once, on one thread."""
+    """Import lazily loaded parts of torch and numpy by using them once, on one thread (the first
+    optimizer alone imports torch._dynamo, 300 modules)."""
     import numpy as np
     import torch
 
@@ -22,3 +23,12 @@ def warm_torch() -> None:
     (torch.nn.functional.softmax(x, 1) * x).sum().backward()
     torch.testing.assert_close(x.detach(), x.detach())
     np.testing.assert_allclose(np.ones(2), np.ones(2))
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU())
+    model(x.detach().float()).sum().backward()
+    for optimizer in (
+        torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+        torch.optim.Adam(model.parameters()),
+    ):
+        optimizer.step()
+        optimizer.zero_grad()
+    torch.optim.lr_scheduler.LambdaLR(torch.optim.SGD(model.parameters(), lr=1.0), lambda step: 1.0).step()
