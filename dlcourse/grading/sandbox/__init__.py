@@ -23,6 +23,7 @@ the rlimits, time limits and a kill of their process group (``isolation="require
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import signal
 import socket
@@ -71,9 +72,12 @@ class StudentProcess:
     def interrupt(self) -> None:
         self.signal(signal.SIGINT)
 
-    def kill(self) -> None:
-        """Kill the process (as PID 1 of its namespace, everything it started dies with it)."""
+    def kill(self, wait: float = 10.0) -> None:
+        """Kill the process and wait (up to ``wait`` seconds) until it is gone: as PID 1 of its
+        namespace, it is gone only once everything it started is gone too."""
         self.signal(signal.SIGKILL)
+        if self.pidfd >= 0:
+            select.select([self.pidfd], [], [], wait)
         for fd in (self.pidfd, self._uid_lock):
             if fd is not None:
                 try:
