@@ -30,10 +30,10 @@ from dlcourse.grading import main
 from dlcourse.grading.course import Course, release_leaks
 
 sys.path.insert(0, str(Path(__file__).parent / "grading_fixtures"))
-import pages as P  # noqa: E402
-import submissions as S  # noqa: E402
+import pages as P
+import submissions as S
 
-from dlcourse.grading import markers  # noqa: E402
+from dlcourse.grading import markers
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = [

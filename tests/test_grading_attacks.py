@@ -37,8 +37,8 @@ from dlcourse.grading.sandbox.launch import UID_BASE, UID_COUNT
 
 sys.path.insert(0, str(Path(__file__).parent / "grading_fixtures"))
 sys.path.insert(0, str(Path(__file__).parent / "attacks"))
-import corpus as C  # noqa: E402
-import submissions as S  # noqa: E402
+import corpus as C
+import submissions as S
 
 ROOT = Path(__file__).resolve().parents[1]
 AID = "ps1_backprop"
