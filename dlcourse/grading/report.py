@@ -28,6 +28,7 @@ FIELDS = [
     "flags",
     "findings",
     "seconds",
+    "phases",
     "withheld",
 ]
 
@@ -37,6 +38,7 @@ def _row(r: StudentResult) -> dict:
     for k in ("failures", "timeouts", "violations", "repairs", "flags", "findings"):
         row[k] = "; ".join(row[k])
     row["seconds"] = f"{r.seconds:.1f}"
+    row["phases"] = " ".join(f"{k} {v:.2f}" for k, v in r.phases.items() if k != "total")
     row["withheld"] = f"withheld: {r.withheld}" if r.withheld else ""
     return row
 

@@ -175,15 +175,17 @@ def grade_student(
         trusted = _execute(course, assignment, student, settings, box, run_dir, start + settings.timeout, res)
         if trusted is None:
             return res
-        res.seconds = time.time() - start
-        res.phases = trusted.get("phases", {})
+        executed = time.time() - start
+        harness = trusted.get("phases", {})
+        res.phases = {k: harness[k] for k in ("notebook", "tests") if k in harness}
+        res.phases["processes"] = executed - harness.get("total", 0.0)  # spawn, start-ups, set-up
         if trusted.get("status") == "timeout":
             res.status = "timeout"
             res.flags.append(
                 f"the {settings.timeout:g} s limit per student was reached: the rest was not run"
             )
         error = _book(course, assignment, student, run_dir, trusted)
-        res.phases["book"] = time.time() - start - res.seconds
+        res.phases["book"] = time.time() - start - executed
         if error:
             res.status, res.withheld = (
                 GRADER_ERROR,
@@ -212,6 +214,7 @@ def grade_student(
             ]
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
+        res.seconds = time.time() - start
     return res
 
 

@@ -15,9 +15,17 @@ __all__ = ["warm_torch"]
 def warm_torch() -> None:
     """Import lazily loaded parts of torch and numpy by using them once, on one thread (the first
     optimizer alone imports torch._dynamo, 300 modules)."""
+    import warnings
+
     import numpy as np
     import torch
 
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _use(np, torch)
+
+
+def _use(np, torch) -> None:
     torch.set_num_threads(1)
     x = torch.ones(2, 3, dtype=torch.float64, requires_grad=True)
     (torch.nn.functional.softmax(x, 1) * x).sum().backward()
@@ -31,4 +39,7 @@ def warm_torch() -> None:
     ):
         optimizer.step()
         optimizer.zero_grad()
-    torch.optim.lr_scheduler.LambdaLR(torch.optim.SGD(model.parameters(), lr=1.0), lambda step: 1.0).step()
+    sgd = torch.optim.SGD(model.parameters(), lr=1.0)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(sgd, lambda step: 1.0)
+    sgd.step()
+    scheduler.step()
