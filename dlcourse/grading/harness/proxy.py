@@ -17,7 +17,7 @@ import importlib
 import time
 import types
 
-from ..sandbox import wire
+from ..sandbox import values, wire
 from ..sandbox.rules import RuleViolation
 from .channel import StudentTimeout
 from .ship import TEST_MODULE, Sources, apply_back
@@ -79,7 +79,7 @@ class Remote:
         if kind == "callable":
             return self._proxy(reply.get("value"))
         if kind == "data":
-            return wire.decode(reply.get("value"), blobs, self._decode_other)
+            return values.decode(reply.get("value"), blobs, self._decode_other)
         if kind == "module":
             raise GradingError(f"`{name}` is a module of the student's notebook; a test must import its own")
         desc = str(reply.get("desc", "?"))[:300]
@@ -118,14 +118,14 @@ class Remote:
             state = {}
             for key, item in vars(value).items():
                 try:
-                    wire.encode(item, self._encode_other, [])
+                    values.encode(item, self._encode_other, [])
                     state[key] = item
                 except wire.WireError:
                     pass
             return (
                 None
                 if cls is None
-                else {"t": "object", "cls": cls, "state": wire.encode(state, self._encode_other, blobs)[0]}
+                else {"t": "object", "cls": cls, "state": values.encode(state, self._encode_other, blobs)[0]}
             )
         module, qualname = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
         if callable(value) and isinstance(module, str) and isinstance(qualname, str) and "<" not in qualname:
@@ -144,8 +144,8 @@ class Remote:
         """``fn(*args, **kwargs)`` in the student's process; ``(value, n_ops)`` when ``count``."""
         counting = count or bool(self.counting)
         blobs: list[bytes] = []
-        tree_args, _ = wire.encode(list(args), self._encode_other, blobs)
-        tree_kwargs, _ = wire.encode(dict(kwargs), self._encode_other, blobs)
+        tree_args, _ = values.encode(list(args), self._encode_other, blobs)
+        tree_kwargs, _ = values.encode(dict(kwargs), self._encode_other, blobs)
         rules = tuple(self.banned if banned is None else banned)
         message = {"op": "call", "target": fn._ref, "args": tree_args, "kwargs": tree_kwargs}
         message.update(banned=list(rules), count=counting)
@@ -156,10 +156,10 @@ class Remote:
         after = reply.get("after") if isinstance(reply.get("after"), dict) else {}
         for key, tree in (after.get("args") or {}).items():
             if key.isdigit() and int(key) < len(args):
-                apply_back(args[int(key)], wire.decode(tree, got, self._decode_other))
+                apply_back(args[int(key)], values.decode(tree, got, self._decode_other))
         for key, tree in (after.get("kwargs") or {}).items():
             if key in kwargs:
-                apply_back(kwargs[key], wire.decode(tree, got, self._decode_other))
+                apply_back(kwargs[key], values.decode(tree, got, self._decode_other))
         violations = [v for v in reply.get("violations") or [] if isinstance(v, str)]
         if violations:
             seen = self.violations.setdefault(self.task or "", [])
@@ -176,7 +176,7 @@ class Remote:
             raise GradingError(
                 f"{name} returned a value the grader cannot read: {str(reply['unreadable'])[:300]}"
             )
-        value = wire.decode(reply.get("value"), got, self._decode_other)
+        value = values.decode(reply.get("value"), got, self._decode_other)
         ops = reply.get("ops") if type(reply.get("ops")) is int else 0
         if self.counting:
             self.counting[-1] += ops

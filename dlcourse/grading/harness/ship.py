@@ -14,6 +14,7 @@ import ast
 import textwrap
 import types
 
+from ..sandbox import values as data
 from ..sandbox import wire
 
 __all__ = ["Sources", "apply_back", "TEST_MODULE"]
@@ -115,11 +116,11 @@ def _names(values: dict, blobs: list[bytes], encode_other) -> dict:
             kept[name] = value
             continue
         try:
-            wire.encode(value, encode_other, [])
+            data.encode(value, encode_other, [])
         except (wire.WireError, RecursionError):
             continue
         kept[name] = value
-    tree, _ = wire.encode(kept, encode_other, blobs)
+    tree, _ = data.encode(kept, encode_other, blobs)
     return tree
 
 

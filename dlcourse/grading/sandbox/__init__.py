@@ -7,7 +7,7 @@ processes) that has imported torch and IPython once; each student gets a process
 in namespaces of its own, with one size- and file-count-limited writable space, an unprivileged
 user id (as root), rlimits, and no way back to the grader but one socket. Over that socket the
 trusted test process (:mod:`dlcourse.grading.harness`) runs the notebook's cells and calls the
-student's functions (:mod:`.runner`, :mod:`.wire`, :mod:`.rules`).
+student's functions (:mod:`.runner`, :mod:`.wire`, :mod:`.values`, :mod:`.rules`).
 
 ::
 

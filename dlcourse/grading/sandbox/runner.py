@@ -4,6 +4,8 @@ Part of :mod:`dlcourse.grading.sandbox`; runs inside the sandbox, forked from th
 (:mod:`.zygote`), as a top-level module there. One request at a time over one socket
 (:mod:`.wire` frames), from the trusted test process:
 
+Frames: :mod:`.wire`; data in them: :mod:`.values`.
+
 ``init``   the banned names of each task, resolved now, before any student code runs;
 ``run``    one code cell of the notebook (set-up, answer or added cell), its outputs back;
 ``get``    a name of the student's namespace: data (copied), a callable (a handle), or what it is;
@@ -30,10 +32,11 @@ import sys
 import traceback
 
 try:
-    from . import capture, rules, wire
+    from . import capture, rules, values, wire
 except ImportError:  # inside the sandbox: a top-level module beside its siblings
     import capture
     import rules
+    import values
     import wire
 
 __all__ = ["Runner"]
@@ -163,7 +166,7 @@ class Runner:
             self._send({**reply, "kind": "callable", "value": self._handle(value)})
             return
         try:
-            tree, out = wire.encode(value, self._encode_other)
+            tree, out = values.encode(value, self._encode_other)
         except wire.WireError as err:
             self._send({**reply, "kind": "other", "desc": f"{_describe(value)} ({err})"})
             return
@@ -217,8 +220,8 @@ class Runner:
     def call(self, message, blobs) -> None:
         reply = {"op": "called", "id": message.get("id")}
         target = self._target(message.get("target"))
-        args = wire.decode(message.get("args"), blobs, lambda n, b, d: self._build(n, d))
-        kwargs = wire.decode(message.get("kwargs"), blobs, lambda n, b, d: self._build(n, d))
+        args = values.decode(message.get("args"), blobs, lambda n, b, d: self._build(n, d))
+        kwargs = values.decode(message.get("kwargs"), blobs, lambda n, b, d: self._build(n, d))
         if not isinstance(args, list) or not isinstance(kwargs, dict):
             raise TypeError("args must be a list and kwargs a dict")
         versions = {i: getattr(a, "_version", None) for i, a in enumerate(args)}
@@ -237,7 +240,7 @@ class Runner:
             for key, arg in items.items():
                 if self._changed(arg, versions.get(key)):
                     try:
-                        tree, _ = wire.encode(self._state(arg), self._encode_other, out)
+                        tree, _ = values.encode(self._state(arg), self._encode_other, out)
                         after[where][str(key)] = tree
                     except wire.WireError:
                         pass
@@ -246,7 +249,7 @@ class Runner:
             self._send({**reply, "raised": self._exception(raised)}, out)
             return
         try:
-            reply["value"], _ = wire.encode(value, self._encode_other, out)
+            reply["value"], _ = values.encode(value, self._encode_other, out)
         except wire.WireError as err:
             reply["unreadable"] = f"{_describe(value)} ({err})"
         self._send(reply, out)
@@ -267,7 +270,7 @@ class Runner:
             state = {}
             for name, value in vars(arg).items():
                 try:
-                    wire.encode(value)
+                    values.encode(value)
                     state[name] = value
                 except wire.WireError:
                     pass
