@@ -155,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:<17} {getattr(settings, name)!r}")
             print()
             print(DlcourseGrading.class_config_section())
+            from .sandbox import probe
+
+            print(probe().notice(settings))
     except (ValueError, TypeError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

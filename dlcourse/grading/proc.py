@@ -6,10 +6,11 @@ stack compiles dozens of grammars), about as much as grading a small notebook. P
 student. Here a *fork server* imports nbgrader once; each command then runs in a new process
 forked from it (milliseconds), in its own session, with ``cwd`` set to the course, its output in
 a log file. When the command ends or runs past its limit, the process group and every
-descendant (kernels start their own session) are killed.
+descendant are killed.
 
-``wrapper`` (a sandbox launcher, for example) needs an ``exec``: the command then runs as an
-ordinary subprocess of ``python -m nbgrader``, paying the start-up.
+The same fork server starts the trusted test processes (:func:`run_isolated`): it has imported
+torch and used it once (:mod:`dlcourse.grading.warmup`), so a test process starts warm, and
+nothing that is not thread-safe (CPython's ``ast``) ever runs in the grader's worker threads.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -124,32 +124,15 @@ def run_nbgrader(
     log_path: Path,
     timeout: float | None = None,
     env: dict[str, str] | None = None,
-    wrapper: tuple[str, ...] = (),
 ) -> int | None:
     """Run ``nbgrader *argv`` in ``cwd``; return its exit code, or ``None`` when it timed out.
 
     Output (stdout and stderr) goes to ``log_path``.
     """
-    env = dict(env or {})
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    if wrapper:
-        with open(log_path, "w", encoding="utf-8") as log:
-            proc = subprocess.Popen(
-                [*wrapper, sys.executable, "-m", "nbgrader", *argv],
-                cwd=cwd,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=dict(os.environ, **env),
-                start_new_session=True,
-            )
-            try:
-                return proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                kill_tree(proc.pid)
-                proc.wait()
-                return None
-    proc = _context().Process(target=_child, args=(argv, str(cwd), str(log_path), env), daemon=False)
+    proc = _context().Process(
+        target=_child, args=(argv, str(cwd), str(log_path), dict(env or {})), daemon=False
+    )
     proc.start()
     proc.join(timeout)
     timed_out = proc.exitcode is None
