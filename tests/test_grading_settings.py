@@ -92,3 +92,17 @@ def test_parse_size():
         parse_size("4 lots", "memory")
     with pytest.raises(TypeError, match="disk"):
         parse_size(True, "disk")
+
+
+def test_isolation_required_but_unavailable_stops_before_grading(tmp_path, capsys):
+    from dlcourse.grading.course import Course
+    from dlcourse.grading.sandbox import SandboxSupport
+    from dlcourse.grading.workflow import autograde
+
+    course = Course(_course(tmp_path, ""))
+    missing = SandboxSupport("linux", None, False, False, "bubblewrap is not installed")
+    with pytest.raises(RuntimeError, match="isolation required"):
+        autograde(course, settings=read_settings(course.root, isolation="require"), support=missing)
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.startswith("sandbox: isolation UNAVAILABLE (bubblewrap is not installed)")
+    assert not (tmp_path / "backups").exists(), "nothing was touched"

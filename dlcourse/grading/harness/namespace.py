@@ -24,6 +24,25 @@ __all__ = ["TestNamespace", "install_getsource"]
 _BUILTINS = frozenset(vars(builtins))
 
 
+class _NoShell:
+    """``get_ipython()`` for instructor cells in the trusted process: magics have no effect here
+    (``%matplotlib inline``), a cell magic's body runs as plain code (``%%time``)."""
+
+    def __init__(self, ns: dict):
+        self._ns = ns
+
+    def run_line_magic(self, *args, **kwargs):
+        return None
+
+    def run_cell_magic(self, name: str, line: str, cell: str):
+        exec(compile(cell, f"<%%{name}>", "exec"), self._ns)  # the instructor's own cell
+
+    def system(self, *args, **kwargs):
+        return None
+
+    getoutput = system
+
+
 class TestNamespace(dict):
     """``globals()`` of the set-up and test cells."""
 
@@ -78,7 +97,9 @@ class TestNamespace(dict):
                 remote_ops = remote.counting.pop()
             return result, watch.ops + remote_ops
 
-        dict.update(self, check_rules=check_rules, count_torch_ops=count_torch_ops)
+        dict.update(
+            self, check_rules=check_rules, count_torch_ops=count_torch_ops, get_ipython=lambda: _NoShell(self)
+        )
 
     def banned(self) -> dict[str, tuple[str, ...]]:
         """``BANNED`` as the set-up cells defined it, checked: task -> names."""

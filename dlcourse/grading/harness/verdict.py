@@ -53,14 +53,22 @@ def _raise_backstop(*_):
 
 
 def run_cell(ns, source: str, filename: str, sources):
-    """Run ``source`` in ``ns``; return the value of its last expression (``None`` if none)."""
+    """Run ``source`` in ``ns``; return the value of its last expression (``None`` if none).
+
+    IPython syntax (``%matplotlib inline``, ``!pip ...``) is turned into Python the way IPython
+    does; the namespace's ``get_ipython()`` makes line magics and shell commands do nothing here
+    and runs a cell magic's body as plain code.
+    """
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    source = TransformerManager().transform_cell(source)
     tree = ast.parse(source, filename)
     sources.add(filename, source, tree)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = ast.Expression(tree.body.pop().value)
-    exec(compile(tree, filename, "exec"), ns)
+    exec(compile(tree, filename, "exec"), ns)  # the instructor's cell (never student code: see harness)
     return eval(compile(last, filename, "eval"), ns) if last is not None else None
 
 
