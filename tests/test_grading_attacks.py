@@ -218,6 +218,7 @@ def test_run_isolates_and_processes_everyone_within_its_limits(attacked):
     assert attacked["rc"] == 0, attacked["printed"][-3000:]
     first = attacked["printed"].splitlines()[0]
     assert first.startswith("sandbox: isolation ON"), first
+    assert "IOPub" not in attacked["printed"], "no alarming noise (issue 15)"
     assert "unprivileged user" in first or os.geteuid() != 0, "as root, students run as another user"
     report = attacked["report"]
     assert set(report) == set(attacked["subs"])
