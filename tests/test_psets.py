@@ -139,7 +139,7 @@ def test_banned_names_resolve_and_are_stated_in_each_task(aid):
             for c in _cells(nb, "markdown")
             if grade_id(c).startswith(task + "_") and not nbgrader(c).get("grade")
         )
-        listed = re.search(r"\*\*Banned in this task:\*\*(.*?)(?:\n\n|\Z)", prose, re.S)
+        listed = re.search(r"\*\*Banned in this\s+task:\*\*(.*?)(?:\n\n|\Z)", prose, re.S)
         assert listed, f"{aid}/{task}: the task's text does not list its banned names"
         assert re.findall(r"`([^`]+)`", listed.group(1)) == list(names), f"{aid}/{task}: listed != BANNED"
 
