@@ -18,6 +18,8 @@ import ast
 import importlib
 import importlib.util
 import re
+import sys
+from pathlib import Path
 
 import pytest
 from psets import (
@@ -49,6 +51,10 @@ except ImportError:  # outside the course environment: rules and op counts are c
     def count_torch_ops(fn, *args, **kwargs):
         return fn(*args, **kwargs), 0
 """
+sys.path.insert(0, str(Path(__file__).parent / "grading_fixtures"))
+import submissions as S  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
 GRADER_V2 = importlib.util.find_spec("dlcourse.grading.student") is not None
 ENFORCED_BY_V2 = "enforced by grading v2 (dlcourse.grading.student's check_rules / count_torch_ops)"
 
@@ -200,6 +206,26 @@ def test_corpus_covers_every_graded_function(aid):
     for v in variants:
         assert v.replaces in answer_cells(nb) and set(v.loses) <= known, v.name
         assert "### BEGIN" not in v.source and "### END" not in v.source, v.name
+
+
+def test_assignments_page_states_each_sets_points():
+    page = (ROOT / "book" / "assignments.md").read_text(encoding="utf-8")
+    for aid in ASSIGNMENTS:
+        nb = load(aid)
+        total = sum(nbgrader(c)["points"] for c in nb["cells"] if nbgrader(c).get("grade"))
+        row = next(line for line in page.splitlines() if f"downloads/{aid}.ipynb" in line)
+        assert f"| {total:g} |" in row, f"book/assignments.md: {aid} has {total:g} points"
+
+
+def test_a_planted_answer_becomes_a_submission():
+    """The builder the end-to-end grading test uses: the answer replaced, the student's cell added."""
+    v = next(v for v in CORPUS["ps1_backprop"] if v.prelude)
+    nb = load("ps1_backprop")
+    out = S.planted(nb, v.replaces, v.source, v.prelude)
+    at = [grade_id(c) for c in out["cells"]].index(v.replaces)
+    assert text(out["cells"][at]) == v.source and text(out["cells"][at - 1]) == v.prelude
+    assert "nbgrader" not in out["cells"][at - 1]["metadata"] and len(out["cells"]) == len(nb["cells"]) + 1
+    assert load("ps1_backprop") == nb, "the notebook passed in is not modified"
 
 
 # ------------------------------------------------------------------ behaviour, one kernel per set

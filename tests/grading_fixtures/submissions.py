@@ -85,6 +85,33 @@ def replace_answer(nb: dict, prefix: str, code: str) -> dict:
     raise KeyError(prefix)
 
 
+def planted(nb: dict, replaces: str, source: str, prelude: str = "") -> dict:
+    """``nb`` with the answer cell ``replaces`` holding ``source`` and, when ``prelude`` is given, a
+    code cell the student added just before it (no nbgrader metadata).
+
+    The arguments are the fields of a planted answer of ``tests/psets`` (``Variant.replaces``,
+    ``.source``, ``.prelude``): ``planted(released, v.replaces, v.source, v.prelude)``.
+    """
+    nb = copy.deepcopy(nb)
+    for i, c in enumerate(nb["cells"]):
+        if gid(c) == replaces:
+            if not c["metadata"].get("nbgrader", {}).get("solution"):
+                raise ValueError(f"{replaces!r} is not an answer cell")
+            c["source"] = source
+            if prelude:
+                added = {
+                    "cell_type": "code",
+                    "execution_count": None,
+                    "id": f"added-before-{i}",
+                    "metadata": {},
+                    "outputs": [],
+                    "source": prelude,
+                }
+                nb["cells"].insert(i, added)
+            return nb
+    raise KeyError(replaces)
+
+
 def tests_edited_to_pass(nb: dict) -> dict:
     nb = copy.deepcopy(nb)
     for c in nb["cells"]:

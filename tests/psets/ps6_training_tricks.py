@@ -1,6 +1,6 @@
 """Planted answers for problem set 6 (mixup, initialisation, a warm-up schedule, the bug hunt)."""
 
-from psets import Maker
+from psets import Maker, answer, cell_by_id, text
 
 m = Maker("ps6_training_tricks")
 MIXUP = m.task_cells("task1")
@@ -10,21 +10,11 @@ BUGS = m.task_cells("task4")
 
 
 def _loop(body: str) -> str:
-    """train_fixed with the inner loop's body (from `xb = ...` to `losses.append`) replaced."""
-    return m.edit(
-        "task4_fixed",
-        (
-            "            xb = X[order[start:start + batch_size]]\n"
-            "            yb = y[order[start:start + batch_size]]  # FIX: the labels must follow the same order as the inputs\n"
-            "            logits = model(xb)\n"
-            "            loss = torch.nn.functional.cross_entropy(logits, yb)"
-            "  # FIX: cross_entropy takes logits, not probabilities\n"
-            "            optimizer.zero_grad()  # FIX: without it the gradients of all steps add up\n"
-            "            loss.backward()  # FIX: compute the gradient before the step, not after\n"
-            "            optimizer.step()\n",
-            body,
-        ),
-    )
+    """train_fixed with the body of its inner loop (from `xb = ...` to `losses.append(...)`) replaced."""
+    src = answer(m.nb, "task4_fixed")
+    start = src.index("            xb = X[order[start:start + batch_size]]\n")
+    end = src.index("\n", src.index("            losses.append(loss.item())")) + 1
+    return src[:start] + body + src[end:]
 
 
 # ---- Task 1: mixup
@@ -65,16 +55,10 @@ m.wrong(
     "mixup_global_random_state",
     "task1_mixup",
     m.edit(
-        "task1_mixup",
-        (
-            "    rng = np.random.default_rng(seed)\n",
-            "    torch.manual_seed(seed)\n    rng = np.random.default_rng(seed)\n",
-        ),
-        ("torch.from_numpy(rng.permutation(x.shape[0])).long()", "torch.randperm(x.shape[0])"),
+        "task1_mixup", ("torch.from_numpy(rng.permutation(x.shape[0])).long()", "torch.randperm(x.shape[0])")
     ),
-    m.cells("task1_hidden"),
-    "the permutation from the global random state, re-seeded with torch.manual_seed: reproducible, "
-    "but it resets everyone's random numbers",
+    MIXUP,
+    "the permutation from the global random state: the same seed does not give the same batch",
 )
 m.wrong(
     "mixup_labels_not_mixed",
@@ -158,8 +142,8 @@ m.wrong(
     m.edit(
         "task2_init",
         (
-            "return torch.randn(fan_in, fan_out, generator=g, dtype=dtype) * math.sqrt(2.0 / fan_in)",
-            "return (torch.rand(fan_in, fan_out, generator=g, dtype=dtype) * 2 - 1) * math.sqrt(3.0) * math.sqrt(2.0 / fan_in)",
+            "return torch.randn(fan_in, fan_out, generator=gen, dtype=dtype) * math.sqrt(2.0 / fan_in)",
+            "return (torch.rand(fan_in, fan_out, generator=gen, dtype=dtype) * 2 - 1) * math.sqrt(3.0) * math.sqrt(2.0 / fan_in)",
         ),
     ),
     INIT,
@@ -171,8 +155,8 @@ m.wrong(
     m.edit(
         "task2_init",
         (
-            "torch.randn(fan_in, fan_out, generator=g, dtype=dtype)",
-            "torch.randn(fan_out, fan_in, generator=g, dtype=dtype)",
+            "torch.randn(fan_in, fan_out, generator=gen, dtype=dtype)",
+            "torch.randn(fan_out, fan_in, generator=gen, dtype=dtype)",
         ),
     ),
     INIT,
@@ -184,8 +168,8 @@ m.wrong(
     m.edit(
         "task2_init",
         (
-            "return (torch.rand(fan_in, fan_out, generator=g, dtype=dtype) * 2.0 - 1.0) * bound",
-            "return torch.randn(fan_in, fan_out, generator=g, dtype=dtype) * bound / math.sqrt(3.0)",
+            "return (torch.rand(fan_in, fan_out, generator=gen, dtype=dtype) * 2.0 - 1.0) * bound",
+            "return torch.randn(fan_in, fan_out, generator=gen, dtype=dtype) * bound / math.sqrt(3.0)",
         ),
     ),
     INIT,
@@ -204,7 +188,7 @@ m.wrong(
     m.edit(
         "task2_init",
         (
-            "torch.randn(fan_in, fan_out, generator=g, dtype=dtype)",
+            "torch.randn(fan_in, fan_out, generator=gen, dtype=dtype)",
             "torch.randn(fan_in, fan_out, dtype=dtype)",
         ),
     ),
@@ -217,13 +201,13 @@ m.correct(
     m.edit(
         "task2_init",
         (
-            "return torch.randn(fan_in, fan_out, generator=g, dtype=dtype) * math.sqrt(2.0 / fan_in)",
+            "return torch.randn(fan_in, fan_out, generator=gen, dtype=dtype) * math.sqrt(2.0 / fan_in)",
             "normal = np.random.default_rng(seed).standard_normal((fan_in, fan_out))\n"
             "    return torch.from_numpy(normal).to(dtype) * math.sqrt(2.0 / fan_in)",
         ),
         (
-            "return (torch.rand(fan_in, fan_out, generator=g, dtype=dtype) * 2.0 - 1.0) * bound",
-            "return torch.empty(fan_in, fan_out, dtype=dtype).uniform_(-bound, bound, generator=g)",
+            "return (torch.rand(fan_in, fan_out, generator=gen, dtype=dtype) * 2.0 - 1.0) * bound",
+            "return torch.empty(fan_in, fan_out, dtype=dtype).uniform_(-bound, bound, generator=gen)",
         ),
     ),
     "numpy's generator for the normal law; Tensor.uniform_ with a generator",
@@ -234,8 +218,8 @@ m.loop(
     m.edit(
         "task2_init",
         (
-            "return torch.randn(fan_in, fan_out, generator=g, dtype=dtype) * math.sqrt(2.0 / fan_in)",
-            "rows = [torch.randn(fan_out, generator=g, dtype=dtype) for _ in range(fan_in)]\n"
+            "return torch.randn(fan_in, fan_out, generator=gen, dtype=dtype) * math.sqrt(2.0 / fan_in)",
+            "rows = [torch.randn(fan_out, generator=gen, dtype=dtype) for _ in range(fan_in)]\n"
             "    return torch.stack(rows) * math.sqrt(2.0 / fan_in)",
         ),
     ),
@@ -248,8 +232,8 @@ m.rule(
     m.edit(
         "task2_init",
         (
-            "return (torch.rand(fan_in, fan_out, generator=g, dtype=dtype) * 2.0 - 1.0) * bound",
-            "return _xavier(torch.empty(fan_in, fan_out, dtype=dtype), generator=g)",
+            "return (torch.rand(fan_in, fan_out, generator=gen, dtype=dtype) * 2.0 - 1.0) * bound",
+            "return _xavier(torch.empty(fan_in, fan_out, dtype=dtype), generator=gen)",
         ),
     ),
     "torch.nn.init.xavier_uniform_ through an alias made in another cell",
@@ -261,9 +245,9 @@ m.rule(
     m.edit(
         "task2_init",
         (
-            "return torch.randn(fan_in, fan_out, generator=g, dtype=dtype) * math.sqrt(2.0 / fan_in)",
+            "return torch.randn(fan_in, fan_out, generator=gen, dtype=dtype) * math.sqrt(2.0 / fan_in)",
             "from dlcourse.init import kaiming_normal_\n\n"
-            "    return kaiming_normal_(torch.empty(fan_out, fan_in, dtype=dtype), generator=g).T.contiguous()",
+            "    return kaiming_normal_(torch.empty(fan_out, fan_in, dtype=dtype), generator=gen).T.contiguous()",
         ),
     ),
     "the course package's kaiming_normal_ (on torch's layout, transposed)",
@@ -355,13 +339,16 @@ m.rule(
 )
 
 # ---- Task 4: the bug hunt
+_STEP = "            optimizer.zero_grad()\n            loss.backward()\n            optimizer.step()\n"
+_FIXED_BATCH = "            idx = order[start:start + batch_size]\n            xb, yb = X[idx], y[idx]\n"
 m.wrong(
     "bugs_labels_left_unaligned",
     "task4_fixed",
     _loop(
-        "            xb = X[order[start:start + batch_size]]\n            yb = y[start:start + batch_size]\n"
+        "            xb, yb = X[order[start:start + batch_size]], y[start:start + batch_size]\n"
         "            loss = torch.nn.functional.cross_entropy(model(xb), yb)\n"
-        "            optimizer.zero_grad()\n            loss.backward()\n            optimizer.step()\n"
+        + _STEP
+        + "            losses.append(loss.item())\n"
     ),
     BUGS,
     "three bugs fixed, the labels still in the original order",
@@ -370,34 +357,49 @@ m.wrong(
     "bugs_softmax_left_in",
     "task4_fixed",
     _loop(
-        "            idx = order[start:start + batch_size]\n"
-        "            loss = torch.nn.functional.cross_entropy(model(X[idx]).softmax(dim=1), y[idx])\n"
-        "            optimizer.zero_grad()\n            loss.backward()\n            optimizer.step()\n"
+        _FIXED_BATCH
+        + "            loss = torch.nn.functional.cross_entropy(model(xb).softmax(dim=1), yb)\n"
+        + _STEP
+        + "            losses.append(loss.item())\n"
     ),
     BUGS,
     "three bugs fixed, probabilities still fed to cross_entropy",
 )
 m.wrong(
-    "bugs_step_before_backward",
+    "bugs_zero_grad_left_between",
     "task4_fixed",
     _loop(
-        "            idx = order[start:start + batch_size]\n"
-        "            loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])\n"
-        "            optimizer.step()\n            optimizer.zero_grad()\n            loss.backward()\n"
+        _FIXED_BATCH
+        + "            loss = torch.nn.functional.cross_entropy(model(xb), yb)\n"
+        + "            loss.backward()\n            optimizer.zero_grad()\n            optimizer.step()\n"
+        + "            losses.append(loss.item())\n"
     ),
     BUGS,
-    "three bugs fixed, each step still uses the previous batch's gradient (one step late)",
+    "three bugs fixed, the gradients still cleared between backward() and step(): nothing is learned",
 )
 m.wrong(
     "bugs_no_zero_grad",
     "task4_fixed",
     _loop(
-        "            idx = order[start:start + batch_size]\n"
-        "            loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])\n"
-        "            loss.backward()\n            optimizer.step()\n"
+        _FIXED_BATCH
+        + "            loss = torch.nn.functional.cross_entropy(model(xb), yb)\n"
+        + "            loss.backward()\n            optimizer.step()\n"
+        + "            losses.append(loss.item())\n"
     ),
     BUGS,
-    "three bugs fixed, the gradients still accumulate over all steps",
+    "bug 3 'fixed' by deleting zero_grad(): the gradients of all steps add up",
+)
+m.wrong(
+    "bugs_tensor_losses_left",
+    "task4_fixed",
+    _loop(
+        _FIXED_BATCH
+        + "            loss = torch.nn.functional.cross_entropy(model(xb), yb)\n"
+        + _STEP
+        + "            losses.append(loss)\n"
+    ),
+    BUGS,
+    "three bugs fixed, the loss tensors (and their graphs) still kept instead of numbers",
 )
 m.wrong(
     "bugs_labels_reshuffled",
@@ -406,29 +408,39 @@ m.wrong(
         "            xb = X[order[start:start + batch_size]]\n"
         "            yb = y[torch.randperm(len(y), generator=order_rng)[start:start + batch_size]]\n"
         "            loss = torch.nn.functional.cross_entropy(model(xb), yb)\n"
-        "            optimizer.zero_grad()\n            loss.backward()\n            optimizer.step()\n"
+        + _STEP
+        + "            losses.append(loss.item())\n"
     ),
     BUGS,
     "the labels 'fixed' by a shuffle of their own",
+)
+m.wrong(
+    "bugs_none_fixed",
+    "task4_fixed",
+    text(cell_by_id(m.nb, "task4_buggy")).replace("def train_buggy(", "def train_fixed("),
+    BUGS,
+    "the loop handed in as given, with its four bugs",
 )
 m.correct(
     "bugs_zero_grad_at_the_end",
     "task4_fixed",
     _loop(
-        "            idx = order[start:start + batch_size]\n"
-        "            loss = torch.nn.CrossEntropyLoss()(model(X[idx]), y[idx])\n"
-        "            loss.backward()\n            optimizer.step()\n            model.zero_grad()\n"
+        _FIXED_BATCH
+        + "            loss = torch.nn.CrossEntropyLoss()(model(xb), yb)\n"
+        + "            loss.backward()\n            optimizer.step()\n            model.zero_grad()\n"
+        + "            losses.append(float(loss))\n"
     ),
-    "model.zero_grad() after the step instead of optimizer.zero_grad() before it; the loss as a module",
+    "model.zero_grad() after the step instead of optimizer.zero_grad() before backward(); the loss as a module; float()",
 )
 m.correct(
     "bugs_log_softmax_nll",
     "task4_fixed",
     _loop(
-        "            xb, yb = X[order[start:start + batch_size]], y[order[start:start + batch_size]]\n"
-        "            optimizer.zero_grad(set_to_none=False)\n"
-        "            loss = torch.nn.functional.nll_loss(torch.log_softmax(model(xb), dim=1), yb)\n"
-        "            loss.backward()\n            optimizer.step()\n"
+        _FIXED_BATCH
+        + "            optimizer.zero_grad(set_to_none=False)\n"
+        + "            loss = torch.nn.functional.nll_loss(torch.log_softmax(model(xb), dim=1), yb)\n"
+        + "            loss.backward()\n            optimizer.step()\n"
+        + "            losses.append(loss.detach().item())\n"
     ),
     "log-softmax and nll_loss (the same loss, other rounding); gradients zeroed in place",
 )
@@ -437,9 +449,10 @@ m.rule(
     "task4_fixed",
     _loop(
         "            from dlcourse.losses import cross_entropy\n\n"
-        "            idx = order[start:start + batch_size]\n"
-        "            loss = cross_entropy(model(X[idx]), y[idx])\n"
-        "            optimizer.zero_grad()\n            loss.backward()\n            optimizer.step()\n"
+        + _FIXED_BATCH
+        + "            loss = cross_entropy(model(xb), yb)\n"
+        + _STEP
+        + "            losses.append(loss.item())\n"
     ),
     "the loss from the course package",
 )
