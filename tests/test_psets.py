@@ -5,7 +5,8 @@ dictionary (every name resolves, every task's text lists its names verbatim, eve
 calls ``check_rules`` with them), rubrics in the hand-graded cells, tests that judge behaviour
 (never source text), and a corpus of planted answers that covers every graded function.
 
-Behaviour (one Jupyter kernel per problem set, ``tests/psets/replay.py``): the reference passes
+Behaviour (marked slow: one Jupyter kernel per problem set, ``tests/psets/replay.py``, one to two
+minutes for all six on two cores): the reference passes
 every test cell; blanking an answer cell fails exactly the tests of the tasks that use it; every
 planted wrong answer fails exactly the test cells it declares; every correct variant passes them
 all; rule and loop variants compute the right numbers (they pass until the rules are enforced) and,
@@ -241,6 +242,7 @@ def _replay(aid):
     return _REPLAYS[aid]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
 def test_reference_passes_every_cell(aid):
     result = _replay(aid)
@@ -249,6 +251,7 @@ def test_reference_passes_every_cell(aid):
     print(f"\n{aid}: the reference's cells took {result.reference_seconds:.1f} s in one kernel")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
 def test_blanking_an_answer_fails_exactly_the_tasks_that_use_it(aid):
     result = _replay(aid)
@@ -273,6 +276,7 @@ def _variant(aid, name):
     return next(v for v in CORPUS[aid] if v.name == name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("aid", "name"), _params())
 def test_planted_answer(aid, name):
     """Wrong answers fail exactly their declared cells; correct variants and (until the rules are
@@ -295,6 +299,7 @@ def test_planted_answer(aid, name):
         )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("aid", "name"),
     [

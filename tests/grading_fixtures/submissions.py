@@ -45,13 +45,16 @@ def test_points(source_nb: dict) -> dict[str, float]:
 
 
 def tasks(source_nb: dict) -> list[str]:
-    """Task prefixes ('task1', ...) in order, from the answer cells' grade_ids."""
+    """Task prefixes ('task1', ...) in order, from the answer cells' grade_ids: the tasks whose code
+    is graded automatically (an answer cell whose task has no test cell, such as an experiment whose
+    analysis is graded by hand, is not one)."""
+    tested = {g.split("_")[0] for g in test_points(source_nb)}
     out = []
     for c in source_nb["cells"]:
         nbg = c["metadata"].get("nbgrader", {})
         if nbg.get("solution") and c["cell_type"] == "code":
             prefix = gid(c).split("_")[0]
-            if prefix not in out:
+            if prefix not in out and prefix in tested:
                 out.append(prefix)
     return out
 

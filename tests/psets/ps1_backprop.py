@@ -3,48 +3,46 @@
 from psets import Maker
 
 m = Maker("ps1_backprop")
-AFFINE = m.cells("task1_visible_affine", "task1_hidden_affine")
-SIGMOID = m.cells("task1_visible_sigmoid", "task1_hidden_sigmoid")
-MSE = m.cells("task1_visible_mse", "task1_hidden_mse")
+LAYERS = m.task_cells("task1")
 NUMGRAD = m.task_cells("task2")
 NETWORK = m.task_cells("task3")
 # network_loss calls the layers of Task 1: a wrong layer also fails Task 3's tests.
-AFFECTS = {"task1_affine": AFFINE + NETWORK, "task1_sigmoid": SIGMOID + NETWORK, "task1_mse": MSE + NETWORK}
+AFFECTS = {"task1_affine": LAYERS + NETWORK, "task1_sigmoid": LAYERS + NETWORK, "task1_mse": LAYERS + NETWORK}
 
 # ---- Task 1 (a): the affine layer
 m.wrong(
     "affine_db_mean",
     "task1_affine",
     m.edit("task1_affine", ("db = dZ.sum(dim=0)", "db = dZ.mean(dim=0)")),
-    AFFINE + NETWORK,
+    LAYERS + NETWORK,
     "bias gradient averaged over the batch instead of summed (off by a factor N)",
 )
 m.wrong(
     "affine_dW_transposed",
     "task1_affine",
     m.edit("task1_affine", ("dW = X.T @ dZ", "dW = dZ.T @ X")),
-    AFFINE + NETWORK,
+    LAYERS + NETWORK,
     "transposed weight gradient (shape (n_out, n_in); wrong values when square)",
 )
 m.wrong(
     "affine_dX_untransposed",
     "task1_affine",
     m.edit("task1_affine", ("dX = dZ @ W.T", "dX = dZ @ W")),
-    AFFINE + NETWORK,
+    LAYERS + NETWORK,
     "dX = dZ W instead of dZ W^T (fails on shapes, or silently when W is square)",
 )
 m.wrong(
     "affine_no_bias",
     "task1_affine",
     m.edit("task1_affine", ("Z = X @ W + b", "Z = X @ W")),
-    AFFINE + NETWORK,
+    LAYERS + NETWORK,
     "forward pass forgets the bias",
 )
 m.wrong(
     "affine_db_wrong_axis",
     "task1_affine",
     m.edit("task1_affine", ("db = dZ.sum(dim=0)", "db = dZ.sum(dim=1)")),
-    AFFINE + NETWORK,
+    LAYERS + NETWORK,
     "bias gradient summed over the units instead of the examples",
 )
 m.correct(
@@ -88,7 +86,7 @@ def affine_backward(dZ, cache):
     return dX, dW, db
 """,
     ),
-    AFFINE + m.cells("task3_visible", "task3_hidden"),
+    LAYERS + NETWORK,
     "a Python loop over the examples (right numbers)",
 )
 m.rule(
@@ -105,28 +103,28 @@ m.wrong(
     "sigmoid_backward_missing_one_minus",
     "task1_sigmoid",
     m.edit("task1_sigmoid", ("return dA * A * (1.0 - A)", "return dA * A")),
-    SIGMOID + NETWORK,
+    LAYERS + NETWORK,
     "sigma' taken as sigma instead of sigma (1 - sigma)",
 )
 m.wrong(
     "sigmoid_backward_ignores_upstream",
     "task1_sigmoid",
     m.edit("task1_sigmoid", ("return dA * A * (1.0 - A)", "return A * (1.0 - A)")),
-    SIGMOID + NETWORK,
+    LAYERS + NETWORK,
     "local derivative returned without the upstream gradient dA",
 )
 m.wrong(
     "sigmoid_forward_sign",
     "task1_sigmoid",
     m.edit("task1_sigmoid", ("A = 1.0 / (1.0 + torch.exp(-Z))", "A = 1.0 / (1.0 + torch.exp(Z))")),
-    SIGMOID + NETWORK,
+    LAYERS + NETWORK,
     "sign error in the exponent: computes sigma(-z)",
 )
 m.wrong(
     "sigmoid_forward_overflows",
     "task1_sigmoid",
     m.edit("task1_sigmoid", ("A = 1.0 / (1.0 + torch.exp(-Z))", "A = torch.exp(Z) / (1.0 + torch.exp(Z))")),
-    SIGMOID,
+    LAYERS,
     "e^z / (1 + e^z): inf / inf = nan for large z",
 )
 m.wrong(
@@ -137,7 +135,7 @@ m.wrong(
         ("return A, A", "return A, Z"),
         ("A = cache", "A = 1.0 / (1.0 + torch.exp(-cache))"),
     ),
-    SIGMOID,
+    LAYERS,
     "caches Z instead of the specified A (consistent with itself, wrong for the stated cache)",
 )
 m.correct(
@@ -179,7 +177,7 @@ m.wrong(
     "mse_grad_over_N",
     "task1_mse",
     m.edit("task1_mse", ("dY_hat = 2.0 * diff / diff.numel()", "dY_hat = 2.0 * diff / diff.shape[0]")),
-    MSE + NETWORK,
+    LAYERS + NETWORK,
     "gradient scaled by 2/N instead of 2/(NK) (agrees only for K = 1)",
 )
 m.wrong(
@@ -190,21 +188,21 @@ m.wrong(
         ("loss = (diff * diff).sum() / diff.numel()", "loss = (diff * diff).sum() / diff.shape[0]"),
         ("dY_hat = 2.0 * diff / diff.numel()", "dY_hat = 2.0 * diff / diff.shape[0]"),
     ),
-    MSE + NETWORK,
+    LAYERS + NETWORK,
     "loss and gradient both averaged over the N examples only",
 )
 m.wrong(
     "mse_grad_missing_2",
     "task1_mse",
     m.edit("task1_mse", ("dY_hat = 2.0 * diff / diff.numel()", "dY_hat = diff / diff.numel()")),
-    MSE + NETWORK,
+    LAYERS + NETWORK,
     "derivative of the square without its factor 2",
 )
 m.wrong(
     "mse_grad_sign",
     "task1_mse",
     m.edit("task1_mse", ("dY_hat = 2.0 * diff / diff.numel()", "dY_hat = 2.0 * (Y - Y_hat) / diff.numel()")),
-    MSE + NETWORK,
+    LAYERS + NETWORK,
     "gradient with the wrong sign (Y - Y_hat)",
 )
 m.correct(

@@ -4,8 +4,7 @@ from psets import Maker
 
 m = Maker("ps2_optimizers")
 FUNCTIONS = m.task_cells("task1")
-MOMENTUM = m.cells("task2_visible", "task2_hidden_momentum")
-NESTEROV = m.cells("task2_visible", "task2_hidden_nesterov")
+MOMENTA = m.task_cells("task2")
 RMSPROP = m.task_cells("task3")
 ADAM = m.task_cells("task4")
 
@@ -134,7 +133,7 @@ def sgd_momentum(w, dw, config):
     return w + v, config
 """,
     ),
-    MOMENTUM,
+    MOMENTA,
     "stores v = mu v - lr g (same iterates at a constant lr) instead of the specified buffer b",
 )
 m.wrong(
@@ -152,7 +151,7 @@ def sgd_momentum(w, dw, config):
     return w - config["lr"] * velocity, config
 """,
     ),
-    MOMENTUM,
+    MOMENTA,
     "an exponential average (1 - mu) g instead of the sum of the gradients",
 )
 m.wrong(
@@ -170,7 +169,7 @@ def sgd_momentum(w, dw, config):
     return next_w, config
 """,
     ),
-    MOMENTUM,
+    MOMENTA,
     "moves along the previous buffer, then updates it (one step late)",
 )
 m.wrong(
@@ -187,7 +186,7 @@ def sgd_momentum(w, dw, config):
     return w - config["lr"] * velocity, config
 """,
     ),
-    m.cells("task2_hidden_momentum"),
+    m.cells("task2_hidden"),
     "momentum 0 when config has none (the default is 0.9): only the hidden tests try the default",
 )
 m.wrong(
@@ -200,7 +199,7 @@ m.wrong(
             'return w - config["lr"] * velocity, config',
         ),
     ),
-    NESTEROV,
+    MOMENTA,
     "Nesterov without the look-ahead: the heavy ball",
 )
 m.wrong(
@@ -217,7 +216,7 @@ def sgd_nesterov(w, dw, config):
     return w - config["lr"] * (dw + mu * old), config
 """,
     ),
-    NESTEROV,
+    MOMENTA,
     "the look-ahead term uses the previous buffer b_(t-1) instead of b_t",
 )
 m.correct(
@@ -272,7 +271,7 @@ def sgd_momentum(w, dw, config):
     return next_w, config
 """,
     ),
-    m.cells("task2_visible", "task2_hidden_momentum"),
+    MOMENTA,
     "one entry at a time (right numbers)",
 )
 m.rule(
