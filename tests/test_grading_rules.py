@@ -117,3 +117,39 @@ def test_operation_counts_grow_with_a_loop_over_examples_only():
 def test_the_rules_are_off_again_afterwards():
     check_rules(BANNED, written_out, X)
     torch.testing.assert_close(F.softmax(X, 1), torch.softmax(X, 1))
+
+
+_SGD = torch.optim.SGD  # an alias of a banned class, made earlier
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: torch.optim.SGD([p], lr=0.1),
+        lambda p: _SGD([p], lr=0.1, momentum=0.9),
+        lambda p: getattr(torch.optim, "RMS" + "prop")([p], lr=0.1),
+        lambda p: type("Mine", (torch.optim.Adam,), {})([p], lr=0.1),
+    ],
+    ids=["class", "alias", "built-name", "subclass"],
+)
+def test_a_module_bans_its_classes_too(make):
+    """``"torch.optim"`` bans its optimizers: constructing one runs the class's own code."""
+
+    def step(w):
+        p = w.clone().requires_grad_(True)
+        make(p)
+        return w
+
+    with pytest.raises(RuleViolation, match=r"torch\.optim\.\w+"):
+        check_rules(("torch.optim",), step, X)
+    assert torch.equal(check_rules(("torch.optim",), lambda w: w - 0.1 * w, X), X - 0.1 * X)
+
+
+def test_the_course_package_is_banned_and_never_reported_missing():
+    from dlcourse.grading.sandbox.rules import Rules
+
+    assert Rules(("dlcourse", "dlcourse.nowhere")).missing == []
+    from dlcourse.activations import relu  # the course's answer, importable in the student's Jupyter
+
+    with pytest.raises(RuleViolation, match="dlcourse"):
+        check_rules(("dlcourse",), relu, X)

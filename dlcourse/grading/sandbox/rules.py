@@ -6,7 +6,10 @@ student's function (the runner), and in the student's own Jupyter through
 
 A banned name is a fully qualified callable (``"torch.nn.functional.softmax"``,
 ``"torch.Tensor.softmax"``, ``"torch.softmax"``) or a module (``"torch.nn.functional"``: everything in
-it). Names are resolved to the objects themselves, once, so that an alias made earlier
+it, its public classes and, recursively, its submodules). A class is banned by its own methods
+(``torch.optim.SGD``: constructing one calls ``SGD.__init__``). The course package
+(:data:`COURSE_PACKAGE`) is not importable when grading: banning it holds by construction, and its
+names are never reported as not found. Names are resolved to the objects themselves, once, so that an alias made earlier
 (``s = F.softmax``) or a name built at run time (``getattr(F, "soft" + "max")``) is the same object.
 Two detectors run while :meth:`Rules.guard` is active:
 
@@ -28,7 +31,9 @@ import sys
 import threading
 import types
 
-__all__ = ["RuleViolation", "Rules", "resolve"]
+__all__ = ["RuleViolation", "Rules", "resolve", "COURSE_PACKAGE"]
+
+COURSE_PACKAGE = "dlcourse"
 
 
 class RuleViolation(AssertionError):
@@ -56,16 +61,34 @@ def _lookup(name: str):
 _DISPATCH = ("has_torch_function", "handle_torch_function", "boolean_dispatch")
 
 
+def _inside(obj, prefix: str) -> bool:
+    """Whether ``obj`` was defined in module ``prefix`` or one of its submodules."""
+    module = getattr(obj, "__module__", None) or ""
+    return module == prefix or module.startswith(prefix + ".")
+
+
 def _member_of(module: types.ModuleType, attr: str, member) -> bool:
-    """A public function of ``module``: defined there, or a C function it exports (not an import
-    such as a typing helper, nor torch's own dispatch helpers)."""
+    """A public function of ``module``: defined there (or in a submodule), or a C function it
+    exports (not an import such as a typing helper, nor torch's own dispatch helpers)."""
     if attr.startswith("_") or isinstance(member, type) or not callable(member):
         return False
     if attr.startswith(_DISPATCH):
         return False
     if isinstance(member, (types.BuiltinFunctionType, types.BuiltinMethodType)):
         return True
-    return getattr(member, "__module__", None) == module.__name__
+    return _inside(member, module.__name__)
+
+
+def _methods(cls: type):
+    """The functions a class defines itself (its constructor among them)."""
+    for member in vars(cls).values():
+        func = getattr(member, "__func__", member)  # staticmethod, classmethod
+        if isinstance(func, types.FunctionType):
+            yield func
+
+
+def _course_package(name: str) -> bool:
+    return name == COURSE_PACKAGE or name.startswith(COURSE_PACKAGE + ".")
 
 
 def resolve(names) -> tuple[dict[int, str], dict[object, str], list, list[str]]:
@@ -78,6 +101,10 @@ def resolve(names) -> tuple[dict[int, str], dict[object, str], list, list[str]]:
     missing: list[str] = []
 
     def add(obj, label):
+        if isinstance(obj, type):
+            for func in _methods(obj):
+                add(func, label)
+            return
         keep.append(obj)
         by_id.setdefault(id(obj), label)
         func = getattr(obj, "__func__", obj)
@@ -85,14 +112,29 @@ def resolve(names) -> tuple[dict[int, str], dict[object, str], list, list[str]]:
         if isinstance(code, types.CodeType):
             codes.setdefault(code, label)
 
+    def add_module(module: types.ModuleType, label: str, seen: set) -> None:
+        if module.__name__ in seen:
+            return
+        seen.add(module.__name__)
+        for attr, member in sorted(vars(module).items()):
+            if attr.startswith("_"):
+                continue
+            if isinstance(member, types.ModuleType):
+                if member.__name__.startswith(module.__name__ + "."):
+                    add_module(member, f"{label}.{attr}", seen)
+            elif isinstance(member, type):
+                if _inside(member, module.__name__):
+                    add(member, f"{label}.{attr}")
+            elif _member_of(module, attr, member):
+                add(member, f"{label}.{attr}")
+
     for name in names:
         obj = _lookup(name)
         if obj is None:
-            missing.append(name)
+            if not _course_package(name):
+                missing.append(name)
         elif isinstance(obj, types.ModuleType):
-            for attr, member in sorted(vars(obj).items()):
-                if _member_of(obj, attr, member):
-                    add(member, f"{name}.{attr}")
+            add_module(obj, name, set())
         else:
             add(obj, name)
     return by_id, codes, keep, missing
