@@ -1,17 +1,17 @@
 """Issue 15's end-to-end test: every problem set graded through ``make autograde`` in ONE run.
 
-For every assignment: the reference solution (full marks for the autograded part, its written
-answers pending, never 0), the blank release (0), each planted wrong solution (loses points in
-the tasks it breaks, keeps the others), each rule-breaking variant (0 for its task, and a line in
-the report), each correct variant (full marks).
+For every assignment: the reference solution (every test cell passes, its written answers pending,
+never 0), the blank release (0), each planted wrong solution (fails exactly the test cells it must
+lose, every other cell passes), each rule-breaking variant (0 for its task, and a line in the
+report), each loop variant (fails the cells that count operations), each correct variant (full
+marks).
 
-The corpus comes from ``tests/psets/`` (the problem sets' own, once merged): a module per
-assignment (``tests/psets/<id>.py``) or the package, holding ``VARIANTS`` / ``CORPUS``: entries with
-the ``grade_id`` of the answer cell they replace, the replacement ``source``, the tasks they must
-``lose`` and their ``kind`` (``wrong``, ``rule``, ``right``); :func:`_normalize` accepts the
-usual spellings of these fields. Until then it comes from tests/grading_fixtures/contract.py, a
-small problem set written to PS_CONTRACT.md. Variants that touch different tasks share one
-submission (each task's score is checked on its own), so that the run stays short.
+The corpus is the problem sets' own, ``tests/psets/`` (``CORPUS[aid]``: variants with the answer
+cell they replace, its new ``source``, an optional ``prelude`` cell the student added before it,
+the test cells they must ``lose``, and ``affected_cells`` for the cells an answer feeds). Where
+``tests/psets/`` is absent it is a small problem set of my own written to PS_CONTRACT.md
+(tests/grading_fixtures/contract.py). Variants whose affected test cells are disjoint share one
+submission (each test cell's score is checked on its own), so that the run stays short.
 """
 
 from __future__ import annotations
@@ -38,79 +38,64 @@ ROOT = Path(__file__).resolve().parents[1]
 PSETS = Path(__file__).parent / "psets"
 
 
-@dataclass
-class Variant:
+@dataclass(frozen=True)
+class Planted:
     name: str
-    replaces: dict  # grade_id -> new source
-    loses: tuple
-    kind: str
-    added: list = field(default_factory=list)
+    kind: str  # wrong | correct | rule | loop
+    replaces: dict  # answer grade_id -> its new source
+    loses: frozenset  # test cells that must fail (every other test cell passes)
+    affects: frozenset  # test cells whose result the replaced answers can change
+    prelude: dict = field(default_factory=dict)  # answer grade_id -> a cell the student added before it
+    added: tuple = ()  # cells the student added after the set-up cell
 
 
-def _get(entry, *names, default=None):
-    for name in names:
-        if isinstance(entry, dict) and name in entry:
-            return entry[name]
-        if hasattr(entry, name):
-            return getattr(entry, name)
-    return default
-
-
-def _normalize(entry, i: int) -> Variant:
-    """One corpus entry (a dict, a dataclass or a namedtuple) as a :class:`Variant`."""
-    replaces = _get(entry, "replaces")
-    if not isinstance(replaces, dict):
-        gid = _get(entry, "grade_id", "cell", "replaces", "target")
-        source = _get(entry, "source", "code", "replacement", "new_source")
-        if not isinstance(gid, str) or not isinstance(source, str):
-            raise TypeError(f"corpus entry {i} has no grade_id and source I can read: {entry!r}")
-        replaces = {gid: source}
-    loses = _get(entry, "loses", "tasks", "breaks", "must_lose", default=())
-    loses = (loses,) if isinstance(loses, str) else tuple(loses)
-    kind = _get(entry, "kind", "category", default="wrong")
-    if _get(entry, "correct", "is_correct", default=False):
-        kind = "right"
-    name = _get(entry, "name", "id", "label", default=f"variant{i}")
-    return Variant(
-        str(name), replaces, loses, str(kind), list(_get(entry, "added", "extra_cells", default=[]) or [])
-    )
-
-
-def _corpus() -> dict[str, tuple[dict | None, list[Variant]]]:
-    """assignment id -> (its source notebook, or None for the course's own; the variants)."""
-    if not PSETS.is_dir():
-        variants = [
-            Variant(v.name, v.replaces, tuple(v.loses), v.kind, list(v.added)) for v in contract.CORPUS
-        ]
-        return {contract.AID: (contract.source_notebook(), variants)}
+def _from_psets() -> dict[str, tuple[None, list[Planted]]]:
     sys.path.insert(0, str(PSETS.parent))
-    found = {}
-    for aid in sorted(p.name for p in (ROOT / "assignments" / "source").iterdir()):
-        for module_name in (f"psets.{aid}", f"psets.{aid.split('_')[0]}", "psets"):
-            try:
-                module = importlib.import_module(module_name)
-            except ImportError:
-                continue
-            entries = getattr(module, "VARIANTS", None) or getattr(module, "CORPUS", None)
-            if isinstance(entries, dict):
-                entries = entries.get(aid) or entries.get(aid.split("_")[0])
-            if entries:
-                found[aid] = (None, [_normalize(e, i) for i, e in enumerate(entries)])
-                break
-    assert found, "tests/psets/ exists but holds no corpus I can read (VARIANTS or CORPUS per assignment)"
-    return found
+    psets = importlib.import_module("psets")
+    out = {}
+    for aid in psets.ASSIGNMENTS:
+        planted = []
+        for v in psets.CORPUS[aid]:
+            loses = frozenset(v.loses)
+            affects = frozenset(psets.affected_cells(aid, v.replaces)) | loses
+            prelude = {v.replaces: v.prelude} if v.prelude else {}
+            planted.append(Planted(v.name, v.kind, {v.replaces: v.source}, loses, affects, prelude))
+        out[aid] = (None, planted)
+    return out
 
 
-def _affects(v: Variant) -> set[str]:
-    return {task_of(g) for g in v.replaces} | set(v.loses)
+def _from_contract() -> dict[str, tuple[dict, list[Planted]]]:
+    source = contract.source_notebook()
+    cells = list(S.test_points(source))
+
+    def of(tasks) -> frozenset:
+        return frozenset(g for g in cells if task_of(g) in set(tasks))
+
+    planted = [
+        Planted(
+            v.name,
+            "correct" if v.kind == "right" else v.kind,
+            dict(v.replaces),
+            of(v.loses),
+            of({task_of(g) for g in v.replaces} | set(v.loses)),
+            added=tuple(v.added),
+        )
+        for v in contract.CORPUS
+    ]
+    return {contract.AID: (source, planted)}
 
 
-def _pack(variants: list[Variant]) -> list[list[Variant]]:
-    """Variants grouped so that no two in a group touch the same task."""
-    groups: list[list[Variant]] = []
-    for v in variants:
+def _corpus() -> dict[str, tuple[dict | None, list[Planted]]]:
+    """assignment id -> (its source notebook, or None for the course's own; the planted answers)."""
+    return _from_psets() if PSETS.is_dir() else _from_contract()
+
+
+def _pack(planted: list[Planted]) -> list[list[Planted]]:
+    """Planted answers grouped so that no two in a group can change the same test cell."""
+    groups: list[list[Planted]] = []
+    for v in planted:
         for group in groups:
-            if not any(_affects(v) & _affects(w) for w in group):
+            if not any(v.affects & w.affects or v.replaces.keys() & w.replaces.keys() for w in group):
                 group.append(v)
                 break
         else:
@@ -118,25 +103,18 @@ def _pack(variants: list[Variant]) -> list[list[Variant]]:
     return groups
 
 
-def _build(rel: dict, src: dict, group: list[Variant]) -> dict:
-    nb = S.solved(rel, src)
+def _build(rel: dict, src: dict, group: list[Planted]) -> dict:
+    """The reference with the group's answers planted. The answers of tasks that no test cell
+    checks (an experiment whose analysis is graded by hand) stay as released: they take most of a
+    notebook's time and no autograded cell reads them (the reference, graded whole, shows that)."""
+    nb = S.solved(rel, src, only=S.tasks(src))
     for v in group:
         for gid, code in v.replaces.items():
-            cell = next(c for c in nb["cells"] if S.gid(c) == gid)
-            cell["source"] = code
+            nb = S.planted(nb, gid, code, v.prelude.get(gid, ""))
         at = next(i for i, c in enumerate(nb["cells"]) if S.gid(c) == "setup") + 1
         for k, code in enumerate(v.added):
-            nb["cells"].insert(
-                at + k,
-                {
-                    "cell_type": "code",
-                    "id": f"{v.name}-{k}",
-                    "metadata": {},
-                    "source": code,
-                    "outputs": [],
-                    "execution_count": None,
-                },
-            )
+            cell = {"cell_type": "code", "id": f"{v.name}-{k}", "metadata": {}, "source": code}
+            nb["cells"].insert(at + k, {**cell, "outputs": [], "execution_count": None})
     return nb
 
 
@@ -156,33 +134,31 @@ def graded(tmp_path_factory):
         else:
             (course / "source" / aid / f"{aid}.ipynb").write_text(json.dumps(source))
     assert main(["--course", str(course), "release", "--downloads", str(tmp / "dl"), "-q"]) == 0
-    for aid, (_, variants) in corpus.items():
+    for aid, (_, planted) in corpus.items():
         rel = S.load(course / "release" / aid / f"{aid}.ipynb")
         src = S.load(course / "source" / aid / f"{aid}.ipynb")
         S.write_submission(course, "reference", aid, S.solved(rel, src))
         S.write_submission(course, "blank", aid, rel)
-        for k, group in enumerate(_pack(variants)):
-            S.write_submission(course, f"variants{k:02d}", aid, _build(rel, src, group))
-            plan[aid, f"variants{k:02d}"] = group
+        for k, group in enumerate(_pack(planted)):
+            S.write_submission(course, f"planted{k:02d}", aid, _build(rel, src, group))
+            plan[aid, f"planted{k:02d}"] = group
     assert main(["--course", str(course), "autograde", "--jobs", "2"]) == 0
     feedback_rc = main(["--course", str(course), "feedback"])
     assert main(["--course", str(course), "grades"]) == 0
     return {"course": course, "corpus": corpus, "plan": plan, "feedback_rc": feedback_rc}
 
 
-def _task_scores(course: Path, aid: str, sid: str) -> dict[str, tuple[float, float]]:
-    """task -> (autograded points earned, available)."""
+def _cell_scores(course: Path, aid: str, sid: str) -> dict[str, tuple[float, float]]:
+    """test cell grade_id -> (points earned, available), for the autograded cells."""
     from nbgrader.api import Gradebook
 
-    out: dict[str, list[float]] = {}
     with Gradebook(Course(course).db_url) as gb:
-        for grade in gb.find_submission_notebook(aid, aid, sid).grades:
-            if grade.auto_score is None or grade.cell.cell_type == "markdown":
-                continue
-            got = out.setdefault(task_of(grade.name), [0.0, 0.0])
-            got[0] += grade.score
-            got[1] += grade.max_score
-    return {t: (a, b) for t, (a, b) in out.items()}
+        grades = gb.find_submission_notebook(aid, aid, sid).grades
+        return {
+            g.name: (g.score, g.max_score)
+            for g in grades
+            if g.auto_score is not None and g.cell.cell_type == "code"
+        }
 
 
 def _report(course: Path, aid: str) -> dict[str, dict]:
@@ -193,36 +169,38 @@ def _report(course: Path, aid: str) -> dict[str, dict]:
 @pytest.mark.slow
 def test_reference_full_blank_zero(graded):
     for aid in graded["corpus"]:
-        reference = _task_scores(graded["course"], aid, "reference")
-        assert all(a == b for a, b in reference.values()), (aid, reference)
-        assert all(a == 0 for a, _ in _task_scores(graded["course"], aid, "blank").values()), aid
-        assert _report(graded["course"], aid)["reference"]["violations"] == "", "the reference breaks no rule"
+        reference = _cell_scores(graded["course"], aid, "reference")
+        assert reference and all(a == b for a, b in reference.values()), (aid, reference)
+        assert all(a == 0 for a, _ in _cell_scores(graded["course"], aid, "blank").values()), aid
+        row = _report(graded["course"], aid)["reference"]
+        assert row["violations"] == "" and row["failures"] == "", (aid, row)
 
 
 @pytest.mark.slow
-def test_each_variant_loses_exactly_where_it_should(graded):
+def test_each_planted_answer_fails_exactly_its_cells(graded):
+    """Wrong and loop answers fail exactly the cells they must lose, rule breakers every cell of
+    their task (and are reported), correct variants none; every other cell keeps its points."""
     course, problems = graded["course"], []
     for (aid, sid), group in graded["plan"].items():
-        scores, row = _task_scores(course, aid, sid), _report(course, aid)[sid]
-        touched = set()
+        scores, row = _cell_scores(course, aid, sid), _report(course, aid)[sid]
+        must_fail = {g: v for v in group for g in v.loses}
+        for cell, (got, full) in scores.items():
+            if cell in must_fail and got != 0:
+                v = must_fail[cell]
+                problems.append(f"{aid} {v.name} ({v.kind}): {cell} kept {got}/{full}")
+            elif cell not in must_fail and got != full:
+                who = [v.name for v in group if cell in v.affects] or ["no planted answer"]
+                problems.append(f"{aid} {sid} ({', '.join(who)}): {cell} scored {got}/{full}, not full")
         for v in group:
-            touched |= _affects(v)
-            for task in v.loses or {task_of(g) for g in v.replaces}:
-                got, full = scores.get(task, (0.0, 0.0))
-                if v.kind == "right" and got != full:
-                    problems.append(f"{aid} {v.name} (correct): {task} scored {got}/{full}")
-                elif v.kind == "wrong" and not got < full:
-                    problems.append(f"{aid} {v.name} (planted wrong): {task} kept {got}/{full}")
-                elif v.kind == "rule":
-                    if got != 0:
-                        problems.append(f"{aid} {v.name} (rule broken): {task} scored {got}, not 0")
-                    if task not in row["violations"] and "course package" not in row["flags"]:
-                        problems.append(
-                            f"{aid} {v.name} (rule broken): not in the report: {row['violations']} {row['flags']}"
-                        )
-        for task, (got, full) in scores.items():
-            if task not in touched and got != full:
-                problems.append(f"{aid} {sid}: task {task} that no variant touches scored {got}/{full}")
+            missing = v.loses - scores.keys()
+            if missing:
+                problems.append(f"{aid} {v.name}: no grade for {sorted(missing)}")
+            if v.kind == "rule":
+                tasks = {task_of(g) for g in v.replaces}
+                if not any(t in row["violations"] for t in tasks) and "course package" not in row["flags"]:
+                    problems.append(
+                        f"{aid} {v.name} (rule): not in the report: {row['violations']!r} {row['flags']!r}"
+                    )
     assert problems == []
 
 
@@ -237,3 +215,4 @@ def test_a_written_answer_not_graded_yet_is_pending_not_zero(graded):
             "no page while it is pending"
         )
         assert list((course / "feedback" / "blank" / aid).glob("*.html")), "the blank one has nothing pending"
+    assert graded["feedback_rc"] == 0, "no page held a hidden test"

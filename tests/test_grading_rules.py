@@ -153,3 +153,23 @@ def test_the_course_package_is_banned_and_never_reported_missing():
 
     with pytest.raises(RuleViolation, match="dlcourse"):
         check_rules(("dlcourse",), relu, X)
+
+
+def test_shared_wrapper_code_bans_nothing_else():
+    """A banned ``@contextmanager`` function shares contextlib's wrapper code with every other one
+    (and an optimizer's ``step`` shares torch's ``_use_grad``): only the wrapped bodies identify a
+    banned function, so honest code using another context manager is not a violation."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def mine():
+        yield
+
+    def honest(x):
+        with mine(), torch.no_grad(), contextlib.nullcontext():
+            return torch.lerp(x, 2 * x, 0.25)
+
+    banned = ("torch.nn", "torch.optim")
+    torch.testing.assert_close(check_rules(banned, honest, X), torch.lerp(X, 2 * X, 0.25))
+    with pytest.raises(RuleViolation, match="sdpa_kernel"):
+        check_rules(banned, lambda x: torch.nn.attention.sdpa_kernel([]).__enter__(), X)

@@ -27,6 +27,8 @@ so); the static scan of :mod:`dlcourse.grading.cheats` looks for such code.
 from __future__ import annotations
 
 import importlib
+import inspect
+import os
 import sys
 import threading
 import types
@@ -87,6 +89,29 @@ def _methods(cls: type):
             yield func
 
 
+def _own_code(func):
+    """The code object of ``func``'s own body, or ``None``.
+
+    A decorated function is unwrapped first: the wrapper's code (``contextlib``'s helper of every
+    ``@contextmanager``, torch's ``_use_grad`` around every optimizer's ``step``) is shared with
+    functions nobody banned, so it never identifies a banned one; the body it wraps does, and it
+    runs whenever the wrapper is called. Code compiled outside the function's own module is
+    skipped for the same reason.
+    """
+    try:
+        func = inspect.unwrap(func)
+    except ValueError:  # a cycle of __wrapped__
+        return None
+    code = getattr(func, "__code__", None)
+    if not isinstance(code, types.CodeType):
+        return None
+    module = sys.modules.get(getattr(func, "__module__", None) or "")
+    where = getattr(module, "__file__", None)
+    if where and os.path.abspath(code.co_filename) != os.path.abspath(where):
+        return None
+    return code
+
+
 def _course_package(name: str) -> bool:
     return name == COURSE_PACKAGE or name.startswith(COURSE_PACKAGE + ".")
 
@@ -107,9 +132,8 @@ def resolve(names) -> tuple[dict[int, str], dict[object, str], list, list[str]]:
             return
         keep.append(obj)
         by_id.setdefault(id(obj), label)
-        func = getattr(obj, "__func__", obj)
-        code = getattr(func, "__code__", None)
-        if isinstance(code, types.CodeType):
+        code = _own_code(getattr(obj, "__func__", obj))
+        if code is not None:
             codes.setdefault(code, label)
 
     def add_module(module: types.ModuleType, label: str, seen: set) -> None:
