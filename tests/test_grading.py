@@ -291,8 +291,18 @@ def test_written_answers_not_graded_yet_are_pending_never_zero(graded):
     assert "not graded yet" in page and "-987654" not in page
     with open(course / "reports" / "grades.csv", newline="") as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
-    assert rows["solved"][f"{PS1}:task4"] == "pending" and f"{PS1}:task4_written" in rows["solved"]["pending"]
-    assert rows["blank"][f"{PS1}:task4"] == "0.0" and rows["blank"]["pending"] == ""
+    source = S.load(course / "source" / PS1 / f"{PS1}.ipynb")
+    written = [
+        S.gid(c)
+        for c in source["cells"]
+        if c["cell_type"] == "markdown" and c["metadata"].get("nbgrader", {}).get("grade")
+    ]
+    assert written, "ps1 has written answers"
+    for gid in written:
+        task = gid.split("_")[0]
+        assert rows["solved"][f"{PS1}:{task}"] == "pending" and f"{PS1}:{gid}" in rows["solved"]["pending"]
+        assert rows["blank"][f"{PS1}:{task}"] == "0.0"
+    assert rows["blank"]["pending"] == ""
 
 
 @pytest.mark.slow

@@ -1,7 +1,10 @@
 """``make autograde`` against the attack corpus (tests/attacks/corpus.py), graded in ONE run with
 honest students.
 
-A temporary copy of the course releases ps1; an honest solved submission, a blank one, and one
+A temporary course releases ps1 as the corpus knows it (tests/attacks/ps1_backprop.ipynb, a frozen
+copy of the two-layer ps1 the attacks name: ``forward``, ``mse_loss``, ``task4_written``, so that
+a rewrite of the problem set cannot make an attack pass for want of its names); an honest solved
+submission, a blank one, and one
 submission per attack are graded together by ``python -m dlcourse.grading autograde`` with two
 jobs, small limits and isolation required. Then: honest full marks, blank 0; each attack gets
 what the corpus expects (0 or withheld, its honest score with nothing leaked, a recorded time
@@ -124,7 +127,8 @@ def attacked(tmp_path_factory):
     course = tmp / "assignments"
     course.mkdir()
     shutil.copy2(ROOT / "assignments" / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "assignments" / "source", course / "source")
+    (course / "source" / AID).mkdir(parents=True)  # the ps1 the corpus is written against, frozen
+    shutil.copy2(Path(__file__).parent / "attacks" / f"{AID}.ipynb", course / "source" / AID)
     assert main(["--course", str(course), "release", "-a", "ps1", "--downloads", str(tmp / "dl"), "-q"]) == 0
     from nbgrader.api import Gradebook
 

@@ -8,7 +8,7 @@ marks).
 
 The corpus is the problem sets' own, ``tests/psets/`` (``CORPUS[aid]``: variants with the answer
 cell they replace, its new ``source``, an optional ``prelude`` cell the student added before it,
-the test cells they must ``lose``, and ``affected_cells`` for the cells an answer feeds). Where
+the test cells that must fail (``fails``), and ``affected_cells`` for the cells an answer feeds). Where
 ``tests/psets/`` is absent it is a small problem set of my own written to PS_CONTRACT.md
 (tests/grading_fixtures/contract.py). Variants whose affected test cells are disjoint share one
 submission (each test cell's score is checked on its own), so that the run stays short.
@@ -56,10 +56,12 @@ def _from_psets() -> dict[str, tuple[None, list[Planted]]]:
     for aid in psets.ASSIGNMENTS:
         planted = []
         for v in psets.CORPUS[aid]:
-            loses = frozenset(v.loses)
+            loses = frozenset(getattr(v, "fails", v.loses))  # the test cells (``loses`` names tasks)
             affects = frozenset(psets.affected_cells(aid, v.replaces)) | loses
             prelude = {v.replaces: v.prelude} if v.prelude else {}
-            planted.append(Planted(v.name, v.kind, {v.replaces: v.source}, loses, affects, prelude))
+            kind = {"right": "correct"}.get(v.kind, v.kind)
+            kind = "loop" if getattr(v, "loop", False) else kind
+            planted.append(Planted(v.name, kind, {v.replaces: v.source}, loses, affects, prelude))
         out[aid] = (None, planted)
     return out
 

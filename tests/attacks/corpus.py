@@ -1,6 +1,7 @@
 """The attack corpus of issue 16, as data: each attack, its class, its variants, what must happen.
 
-``ATTACKS`` lists :class:`Attack` entries graded together with honest students on ps1 by
+``ATTACKS`` lists :class:`Attack` entries graded together with honest students on ps1 (the frozen
+two-layer version in this folder, ``ps1_backprop.ipynb``, whose names the attacks use) by
 tests/test_grading_attacks.py (class 1, stored XSS, and class 6, careless submissions, are graded
 with the six assignments by tests/test_grading.py; class 4, collect, by tests/test_grading_collect.py).
 An attack is code put into ps1's first answer cell (``task1``), the way a student would, on top
