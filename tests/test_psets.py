@@ -194,7 +194,7 @@ def test_corpus_covers_every_graded_function(aid):
             continue
         mine = [v for v in variants if v.replaces == gid]
         assert sum(v.kind == "wrong" for v in mine) >= 3, f"{aid}/{gid}: fewer than 3 planted wrong answers"
-        assert any(v.kind == "correct" for v in mine), f"{aid}/{gid}: no correct variant"
+        assert any(v.kind == "right" for v in mine), f"{aid}/{gid}: no correct variant"
     for task in banned_of(nb):
         assert any(v.kind == "rule" and task_of(v.replaces) == task for v in variants), (
             f"{aid}/{task}: no rule variant"
@@ -205,8 +205,31 @@ def test_corpus_covers_every_graded_function(aid):
     assert any(v.prelude for v in variants if v.kind == "rule"), f"{aid}: no alias made in another cell"
     known = set(autograded_cells(nb))
     for v in variants:
-        assert v.replaces in answer_cells(nb) and set(v.loses) <= known, v.name
+        assert v.replaces in answer_cells(nb) and set(v.fails) <= known, v.name
         assert "### BEGIN" not in v.source and "### END" not in v.source, v.name
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_corpus_is_the_data_the_grading_test_reads(aid):
+    """tests/test_grading_psets.py imports ``psets.<id>.VARIANTS`` and reads, per entry, ``name``,
+    ``replaces`` (a grade_id), ``source``, ``loses`` (task names), ``kind`` and ``added``."""
+    nb = load(aid)
+    module = importlib.import_module(f"psets.{aid}")
+    assert module.VARIANTS is CORPUS[aid] or module.VARIANTS == CORPUS[aid]
+    tasks = set(_task_points(nb))
+    names = [v.name for v in module.VARIANTS]
+    assert len(names) == len(set(names)), f"{aid}: variant names repeat"
+    for v in module.VARIANTS:
+        assert v.kind in ("wrong", "right", "rule"), v.name
+        assert isinstance(v.replaces, str) and v.grade_id == v.replaces and isinstance(v.source, str)
+        assert all(isinstance(t, str) and t in tasks for t in v.loses), (v.name, v.loses)
+        assert set(v.loses) == {task_of(g) for g in v.fails}, v.name
+        assert (v.kind == "right") == (v.loses == ()), v.name
+        if v.kind == "rule":
+            assert task_of(v.replaces) in v.loses, v.name
+        assert v.added == ([v.prelude] if v.prelude else [])
+        for cell in v.added:  # it goes right after the set-up cells: it may use only their names
+            assert "def " not in cell and not re.search(r"\b(affine|network|sgd|adam)_", cell), v.name
 
 
 def test_assignments_page_states_each_sets_points():
@@ -285,14 +308,14 @@ def test_planted_answer(aid, name):
     outcome = _replay(aid).variants[name]
     assert outcome.defined is None, f"{name}: defining the variant raised {outcome.defined}"
     failing = set(outcome.failing)
-    if v.kind == "wrong":
-        assert failing == set(v.loses), (
-            f"{name} fails {sorted(failing)}, declared {sorted(v.loses)}: {outcome.failing}"
+    if v.kind == "wrong" and not v.loop:
+        assert failing == set(v.fails), (
+            f"{name} fails {sorted(failing)}, declared {sorted(v.fails)}: {outcome.failing}"
         )
-    elif v.kind == "correct":
+    elif v.kind == "right":
         assert not failing, f"correct variant {name} fails {outcome.failing}"
     elif GRADER_V2:
-        assert failing <= set(v.loses), f"{name} fails {sorted(failing - set(v.loses))} beyond its tasks"
+        assert failing <= set(v.fails), f"{name} fails {sorted(failing - set(v.fails))} beyond its tasks"
     else:
         assert not failing, (
             f"{name} should compute the right numbers (it breaks a rule only): {outcome.failing}"
@@ -309,14 +332,14 @@ def test_planted_answer(aid, name):
             marks=() if GRADER_V2 else pytest.mark.xfail(strict=True, reason=ENFORCED_BY_V2),
         )
         for p in _params()
-        if _variant(*p.values).kind in ("rule", "loop")
+        if _variant(*p.values).needs_grader_v2
     ],
 )
 def test_rule_breaker_loses_its_tasks(aid, name):
     """With the rules enforced, a banned call or a loop over the examples fails each of its tasks."""
     v = _variant(aid, name)
     failing = set(_replay(aid).variants[name].failing)
-    missed = [t for t in v.tasks_lost if not any(task_of(g) == t for g in failing)]
+    missed = [t for t in v.loses if not any(task_of(g) == t for g in failing)]
     assert not missed, f"{name}: tasks {missed} kept their points"
-    if v.kind == "loop":
-        assert failing == set(v.loses), f"{name} fails {sorted(failing)}, declared {sorted(v.loses)}"
+    if v.loop:
+        assert failing == set(v.fails), f"{name} fails {sorted(failing)}, declared {sorted(v.fails)}"

@@ -14,16 +14,29 @@ For every graded function of every problem set, ``tests/psets/<assignment>.py`` 
 
 The corpus is plain data, built from the source notebooks, for two users: ``tests/test_psets.py``
 (one Jupyter kernel per problem set replays every variant against the test cells) and the
-end-to-end grading test, which submits each variant through the real grader::
+end-to-end grading test (``tests/test_grading_psets.py``), which submits each variant through the
+real grader::
 
-    from psets import CORPUS
+    from psets import CORPUS            # or: from psets.ps1_backprop import VARIANTS
     for v in CORPUS["ps1_backprop"]:
-        v.replaces       # grade_id of the answer cell whose source is replaced
+        v.name           # unique within the assignment
+        v.kind           # "wrong", "right" or "rule"
+        v.loop           # True: a "wrong" answer that is a Python loop over the examples (right
+                         # numbers; only grading v2's count_torch_ops makes it lose its tasks)
+        v.replaces       # grade_id of the answer cell whose source is replaced (also v.grade_id)
         v.source         # the new source of that cell (no solution markers)
-        v.prelude        # "" or the source of a code cell the student added just before it
-        v.loses          # grade_ids of the test cells that must fail (all others pass)
+        v.added          # [] or [source of a code cell the student added] (an alias; it uses only
+                         # the set-up cells' names, so it may go anywhere after them)
+        v.prelude        # the same cell as a string ("" when none); the replay puts it just
+                         # before the answer
+        v.loses          # the TASKS whose points it must lose ("task1", "task3"); every other
+                         # task keeps full marks. () for a right variant
+        v.fails          # the test CELLS (grade_ids) that must fail; all others pass
         v.points_lost(source_nb)   # the points those cells carry
         v.needs_grader_v2          # True for rule and loop variants: only the new grader zeroes them
+
+A rule variant's ``loses`` is the task of the cell it replaces and the tasks whose tests call that
+function through another task's function while banning the same call (a violation there too).
 """
 
 from __future__ import annotations
@@ -43,7 +56,7 @@ ASSIGNMENTS = (
     "ps5_losses",
     "ps6_training_tricks",
 )
-KINDS = ("wrong", "correct", "rule", "loop")
+KINDS = ("wrong", "right", "rule")
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 
@@ -57,22 +70,39 @@ class Variant:
     kind: str
     replaces: str
     source: str
-    loses: tuple[str, ...]
+    fails: tuple[str, ...]
     why: str
     prelude: str = ""
+    loop: bool = False
+
+    @property
+    def grade_id(self) -> str:
+        return self.replaces
+
+    @property
+    def added(self) -> list[str]:
+        return [self.prelude] if self.prelude else []
 
     @property
     def needs_grader_v2(self) -> bool:
         """Rule and loop variants compute the right numbers: only enforcement makes them fail."""
-        return self.kind in ("rule", "loop")
+        return self.kind == "rule" or self.loop
 
     @property
-    def tasks_lost(self) -> tuple[str, ...]:
-        return tuple(sorted({gid.split("_")[0] for gid in self.loses}))
+    def loses(self) -> tuple[str, ...]:
+        """The tasks this variant must lose (in the order of their numbers)."""
+        return tuple(sorted({task_of(gid) for gid in self.fails}, key=_task_number))
+
+    tasks_lost = loses
 
     def points_lost(self, source_nb: dict) -> float:
         points = autograded_points(source_nb)
-        return float(sum(points[gid] for gid in self.loses))
+        return float(sum(points[gid] for gid in self.fails))
+
+
+def _task_number(task: str) -> tuple[int, str]:
+    digits = "".join(ch for ch in task if ch.isdigit())
+    return (int(digits) if digits else 0, task)
 
 
 # ------------------------------------------------------------------ reading the source notebooks
@@ -204,33 +234,36 @@ class Maker:
             raise ValueError(f"{self.aid}/{gid}: no function {name}")
         return src[: match.start()] + new_def.strip("\n") + "\n\n\n" + src[match.end() :].lstrip("\n")
 
-    def add(self, kind, name, gid, source, loses=(), why="", prelude=""):
+    def add(self, kind, name, gid, source, fails=(), why="", prelude="", loop=False):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         if any(v.name == name for v in self.variants):
             raise ValueError(f"{self.aid}: two variants named {name!r}")
-        if kind == "correct" and loses:
-            raise ValueError(f"{self.aid}/{name}: a correct variant loses nothing")
-        if kind != "correct" and not loses:
-            raise ValueError(f"{self.aid}/{name}: a {kind} variant must lose some test cells")
+        if kind == "right" and fails:
+            raise ValueError(f"{self.aid}/{name}: a right variant loses nothing")
+        if kind != "right" and not fails:
+            raise ValueError(f"{self.aid}/{name}: a {kind} variant must fail some test cells")
         self.variants.append(
-            Variant(self.aid, name, kind, gid, source.strip("\n") + "\n", tuple(loses), why, prelude)
+            Variant(self.aid, name, kind, gid, source.strip("\n") + "\n", tuple(fails), why, prelude, loop)
         )
 
-    def wrong(self, name, gid, source, loses, why, prelude=""):
-        self.add("wrong", name, gid, source, loses, why, prelude)
+    def wrong(self, name, gid, source, fails, why, prelude=""):
+        """A plausible mistake: the test cells ``fails`` (grade_ids) fail, all others pass."""
+        self.add("wrong", name, gid, source, fails, why, prelude)
 
     def correct(self, name, gid, source, why, prelude=""):
-        self.add("correct", name, gid, source, (), why, prelude)
+        """A reasonable correct variant: every test cell passes."""
+        self.add("right", name, gid, source, (), why, prelude)
 
     def rule(self, name, gid, source, why, prelude="", also=()):
         """A banned call: the grader zeroes the task of ``gid`` and the tasks ``also`` (whose tests
         call the function through another task's function that bans the same call)."""
         self.add("rule", name, gid, source, self.task_cells(task_of(gid), *also), why, prelude)
 
-    def loop(self, name, gid, source, loses, why):
-        """A Python loop over the examples: the cells that count operations (``loses``) fail."""
-        self.add("loop", name, gid, source, loses, why)
+    def loop(self, name, gid, source, fails, why):
+        """A Python loop over the examples (kind "wrong", ``loop``): the cells that count
+        operations (``fails``) fail once grading v2 counts them."""
+        self.add("wrong", name, gid, source, fails, why, loop=True)
 
 
 def corpus(aid: str) -> list[Variant]:

@@ -246,8 +246,7 @@ m.rule(
     m.edit(
         "task2_relu", ("    return torch.where(x > 0, x, torch.zeros_like(x))", "    return x.clamp(min=0)")
     ),
-    "Tensor.clamp, banned in this task",
-    also=("task4",),
+    "Tensor.clamp, banned in this task (Task 4 allows it: its tests keep their points)",
 )
 
 # ---- Task 3: ELU and GELU

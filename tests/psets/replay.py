@@ -170,7 +170,8 @@ def _table(aid: str) -> None:
         print(f"  REFERENCE FAILS: {bad}")
     for v in corpus(aid):
         o = result.variants[v.name]
-        print(f"  {v.kind:7s} {v.name:40s} fails {sorted(o.failing)}  (declared {list(v.loses)})")
+        kind = "loop" if v.loop else v.kind
+        print(f"  {kind:7s} {v.name:40s} fails {sorted(o.failing)}  (declared {list(v.fails)})")
         if o.defined:
             print(f"          defining it raised {o.defined}")
     for gid, o in result.blank.items():
