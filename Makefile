@@ -26,7 +26,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Tools that the course's Python packages call by name (nbgrader runs `alembic`) come from the venv.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help setup assets downloads book book-fast test test-fast lint lab clean release collect autograde feedback grades withheld bench hub hub-setup
+.PHONY: help setup assets downloads book book-fast test test-fast lint lab clean release collect autograde feedback grades withheld formgrader bench hub hub-setup
 
 help:
 	@echo "make book        build the website into _build/html (strict; executes every chapter)"
@@ -38,9 +38,10 @@ help:
 	@echo "make release [A=ps1]                 release student versions of the assignments"
 	@echo "make collect SRC=dir_or_zip A=ps1    take in downloaded submissions"
 	@echo "make autograde A=ps1 [JOBS=n] [STUDENT=id]  grade every submission of an assignment (or one student's)"
-	@echo "make feedback A=ps1                  HTML feedback per student"
-	@echo "make grades                          the gradebook as CSV"
+	@echo "make feedback A=ps1 [ALLOW_PENDING=1] HTML feedback per student (refuses ungraded written answers)"
+	@echo "make grades                          the gradebook as CSV (ungraded written answers: pending)"
 	@echo "make withheld [A=ps1 RELEASE=id]     scores withheld for review; release one"
+	@echo "make formgrader [PORT=8888]          JupyterLab at the course root, with the Formgrader"
 	@echo "make hub [PORT=8000]  a demonstration JupyterHub on loopback: an instructor, two students"
 	@echo "make hub-setup   install what the hub needs (JupyterHub, ngshare, the proxy); make hub does it"
 	@echo "make clean       remove build outputs"
@@ -143,15 +144,20 @@ autograde: $(STAMP)/installed
 	$(PY) -m dlcourse.grading autograde --assignment "$(A)" $(if $(STUDENT),--student "$(STUDENT)") $(if $(JOBS),--jobs $(JOBS)) $(ARGS)
 
 feedback: $(STAMP)/installed
-	$(PY) -m dlcourse.grading feedback --assignment "$(A)"
+	$(PY) -m dlcourse.grading feedback --assignment "$(A)" $(if $(ALLOW_PENDING),--allow-pending)
 
 grades: $(STAMP)/installed
 	$(PY) -m dlcourse.grading grades
 
-# Scores withheld for review (flagged by the cheat checks): list them, or release one with
-# `make withheld A=ps1 RELEASE=student_id` (add USE_RECHECK=1 to keep the trusted re-check's score).
+# Scores withheld for review (a grader error, or the scan found code reaching the grader's
+# in-process checks): list them, or release one with `make withheld A=ps1 RELEASE=student_id`.
 withheld: $(STAMP)/installed
-	$(PY) -m dlcourse.grading withheld $(if $(A),-a "$(A)") $(if $(RELEASE),--release "$(RELEASE)") $(if $(USE_RECHECK),--use-recheck)
+	$(PY) -m dlcourse.grading withheld $(if $(A),-a "$(A)") $(if $(RELEASE),--release "$(RELEASE)")
+
+# The Formgrader (manual grading) in JupyterLab at the course root, with this environment's
+# nbgrader; --allow-root only when run as root. PORT=... serves without opening a browser.
+formgrader: $(STAMP)/installed
+	$(PY) -m dlcourse.grading formgrader $(if $(PORT),--port $(PORT)) $(ARGS)
 
 # --- the course on JupyterHub (book/jupyterhub.md) -------------------------------------------
 # The hub and ngshare get an environment of their own (ngshare 0.6.0 needs SQLAlchemy 1.4, see
@@ -159,7 +165,6 @@ withheld: $(STAMP)/installed
 # hub/requirements-user.txt, added with requirements.txt as constraints; the proxy comes from npm.
 HUB_DIR := $(STAMP)/hub
 HUB_NPM := configurable-http-proxy@5.3.0
-PORT    ?= 8000
 
 hub-setup: $(HUB_DIR)/installed
 
@@ -175,7 +180,7 @@ $(HUB_DIR)/installed: hub/requirements-hub.txt hub/requirements-user.txt $(STAMP
 	@touch $@
 
 hub: setup hub-setup
-	$(PY) hub/demo.py --port $(PORT)
+	$(PY) hub/demo.py --port $(or $(PORT),8000)
 
 clean:
 	rm -rf _build $(VENDOR) book/downloads

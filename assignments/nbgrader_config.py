@@ -10,11 +10,14 @@ Folders below this one (all generated, all git-ignored except ``source/``):
 - ``source/<id>/<id>.ipynb``   the instructor version: solutions and hidden tests (the one truth);
 - ``release/<id>/``            the student version (``make release``);
 - ``submitted/<student>/<id>/`` what students handed in (``make collect``); never modified;
-- ``staged/<student>/<id>/``   pre-checked, repaired copies that autograde reads;
-- ``autograded/``, ``feedback/``, ``gradebook.db``, ``reports/``, ``backups/``.
+- ``staged/<student>/<id>/``   pre-checked, repaired, cleaned copies that autograde reads;
+- ``autograded/``, ``feedback/``, ``gradebook.db``, ``reports/``, ``backups/``;
+- ``students.csv`` (yours, optional): the roster, columns ``id,first_name,last_name,email``.
 """
 
 import os
+
+from dlcourse.grading import markers
 
 c = get_config()
 
@@ -24,49 +27,39 @@ c.CourseDirectory.course_id = "dlcourse"
 c.CourseDirectory.root = HERE
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
 
-# Student versions: the stub that replaces a solution, and no stray solution text.
-c.ClearSolutions.code_stub = {
-    "python": "# YOUR CODE HERE\nraise NotImplementedError()",
-}
+# The markers of solutions and hidden tests: one definition, shared with the grader.
+c.ClearSolutions.begin_solution_delimeter = markers.BEGIN_SOLUTION
+c.ClearSolutions.end_solution_delimeter = markers.END_SOLUTION
+c.ClearHiddenTests.begin_test_delimeter = markers.BEGIN_HIDDEN
+c.ClearHiddenTests.end_test_delimeter = markers.END_HIDDEN
+# Student versions: the stub that replaces a solution.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Autograding: each cell of these notebooks runs in well under a second on a CPU; 30 s leaves
-# room for a slow, shared machine while an infinite loop still costs only 30 s.
-c.Execute.timeout = 30
-c.Execute.interrupt_on_timeout = True
-# Student code is untrusted: `make autograde` runs every kernel in a sandbox (dlcourse.grading.sandbox:
-# no network, no view of this folder, its own processes and, as root, its own user id) with these
-# limits. Command-line options (--memory, --cpu-seconds, --nproc, --file-size, --timeout,
-# --isolation) override them for one run; the per-cell limit is c.Execute.timeout above.
-c.DlcourseSandbox.memory = "4G"  # address space of each kernel process (torch needs ~1.3 GiB)
-c.DlcourseSandbox.cpu_seconds = 600  # CPU time of each kernel process
-c.DlcourseSandbox.nproc = 256  # processes and threads of one kernel
-c.DlcourseSandbox.file_size = "256M"  # largest file a kernel may write
-c.DlcourseSandbox.disk = "1G"  # the private working copy and /tmp, each
-c.DlcourseSandbox.timeout = 300  # wall time of one student's grading, in seconds
-c.DlcourseSandbox.isolation = "auto"  # auto: isolate where possible; require: refuse without; off
-c.DlcourseSandbox.review = True  # static scan, trusted re-check and scrubbing after autograde
-# A deleted test cell is put back (from the gradebook) and graded.
+# Grading settings (sandbox limits, time limits, parallel students, the scan): every one of them,
+# with its default and its meaning, is listed by `python -m dlcourse.grading settings` and
+# `python -m dlcourse.grading autograde --help`. Set any here, e.g.
+#     c.DlcourseGrading.timeout = 600       # seconds per student
+#     c.DlcourseGrading.memory = "6G"
+# and override them for one run on the command line (make autograde ARGS="--timeout 900").
+
+# Autograde (`make autograde`, never plain `nbgrader autograde`): nbgrader keeps its bookkeeping
+# (submissions, grades, late penalties, restored test cells), but no notebook is executed here:
+# every submission was executed once in the sandbox and judged by the trusted harness, whose
+# outputs FillTrustedOutputs puts in. A deleted test cell is put back and graded.
 c.OverwriteCells.add_missing_cells = True
-# Streams are cut to 1000 lines by nbgrader and to 200 kB per cell by dlcourse (a submission
-# that prints 50 MB must not produce a 50 MB notebook or feedback page).
-c.LimitOutput.max_lines = 1000
-c.LimitOutput.max_traceback = 100
 c.Autograde.autograde_preprocessors = [
-    "nbgrader.preprocessors.Execute",
-    "nbgrader.preprocessors.IgnorePattern",
-    "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "nbgrader.preprocessors.LimitOutput",
-    "dlcourse.grading.preprocessors.CapOutputBytes",
+    "dlcourse.grading.preprocessors.FillTrustedOutputs",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
-# Feedback: grades, hidden tests removed from the code, and outputs scrubbed of any hidden-test
-# text (tracebacks of a failing hidden test quote its lines).
+# Feedback: grades (an ungraded written answer reads "not graded yet", never 0), outputs scrubbed
+# of any hidden-test text, hidden tests removed from the code.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
+    "dlcourse.grading.preprocessors.MarkPending",
     "dlcourse.grading.preprocessors.ScrubHiddenOutputs",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",

@@ -39,8 +39,8 @@ ln -sfn "$env" "$dest/.venv"
 mkdir -p "$dest/.make" && touch "$dest/.make/installed"
 
 config="$dest/assignments/nbgrader_config.py"
-if ! grep -q "^c.DlcourseSandbox.isolation = \"$isolation\"  # hub" "$config"; then
-  printf '\n# Set by dlcourse-instructor-setup for grading on the hub.\nc.DlcourseSandbox.isolation = "%s"  # hub\n' \
+if ! grep -q "^c.DlcourseGrading.isolation = \"$isolation\"  # hub" "$config"; then
+  printf '\n# Set by dlcourse-instructor-setup for grading on the hub.\nc.DlcourseGrading.isolation = "%s"  # hub\n' \
     "$isolation" >> "$config"
 fi
 

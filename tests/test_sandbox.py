@@ -1,39 +1,44 @@
-"""The kernel sandbox against the attack corpus in tests/attacks/, through real kernels.
+"""The sandbox against the attack corpus in tests/attacks/, through the real student process.
 
 Each attack is a notebook cell that prints one ``RESULT ...`` line. All attacks run in ONE
-sandboxed kernel (one start-up), and the ones whose failure must be due to the sandbox (reading
-a planted secret, reaching a loopback listener) also run in a plain kernel as the control.
-Isolation tests skip when bubblewrap cannot run here, unless DLCOURSE_REQUIRE_SANDBOX=1.
+student process (forked from the run's warm interpreter), and the ones whose failure must be due
+to the sandbox (reading a planted secret, reaching a loopback listener) also run with isolation
+off, as the control. Isolation tests skip when bubblewrap cannot run here, unless
+DLCOURSE_REQUIRE_SANDBOX=1.
 """
 
 from __future__ import annotations
 
 import errno
-import json
+import importlib
 import os
+import resource
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
-from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import AsyncKernelManager
-from jupyter_core.utils import run_sync
-from nbclient import NotebookClient
-from traitlets.config import Config
 
-from dlcourse.grading import sandbox
-from dlcourse.grading.sandbox import Limits
+from dlcourse.grading.sandbox import Sandbox, probe, wire
+from dlcourse.grading.sandbox.launch import UID_BASE, UID_COUNT
+from dlcourse.grading.settings import DlcourseGrading
 
 ATTACKS = Path(__file__).parent / "attacks"
-SUPPORT = sandbox.probe()
+SUPPORT = probe()
 REQUIRE = os.environ.get("DLCOURSE_REQUIRE_SANDBOX") == "1"
 needs_sandbox = pytest.mark.skipif(
     not SUPPORT.isolated and not REQUIRE, reason=f"no isolation here: {SUPPORT.reason}"
 )
-LIMITS = Limits(memory="2G", cpu_seconds=120, nproc=64, fsize="64M", disk="256M")
+MARKER = "dlcourse-attack-marker"
+
+
+def settings(isolation: str = "auto") -> DlcourseGrading:
+    s = DlcourseGrading(memory="3G", cpu_seconds=120, nproc=64, file_size="64M", disk="256M", files=2000)
+    s.isolation, s.preload = isolation, ["numpy", "torch"]
+    return s
 
 
 def attack(name: str, **values) -> str:
@@ -43,60 +48,49 @@ def attack(name: str, **values) -> str:
     return text
 
 
-def run_cells(sources, workdir, setup=None, timeout=10):
-    """Execute cells in a fresh kernel (the sandbox's when ``setup`` is given); return the nb."""
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
-    if setup is None:
-        km = AsyncKernelManager(kernel_name="python3")
-        cfg = Config()
-    else:
-        cfg = Config(setup.config)
-        dirs = [str(Path(setup.env["JUPYTER_PATH"].split(os.pathsep)[0]) / "kernels")]
-        km = AsyncKernelManager(
-            kernel_name=setup.kernel_name, config=cfg, kernel_spec_manager=KernelSpecManager(kernel_dirs=dirs)
-        )
-    try:
-        NotebookClient(
-            nb,
-            km=km,
-            timeout=timeout,
-            allow_errors=True,
-            interrupt_on_timeout=True,
-            config=cfg,
-            resources={"metadata": {"path": str(workdir)}},
-        ).execute()
-    finally:  # nbclient leaves a kernel it did not create running
-        if km.has_kernel:
-            run_sync(km.shutdown_kernel)()
-    return nb
+def run_cells(
+    box: Sandbox, sources: list[str], timeout: float = 60, timeouts: dict[int, float] | None = None
+) -> tuple[list[str], float]:
+    """Run cells in a fresh student process; the RESULT line (or error name) of each.
 
-
-def results(nb) -> list[str]:
-    """The RESULT line of each cell ('' when none), or the error name."""
+    A cell still running after its timeout (``timeouts[i]`` for cell ``i``, else ``timeout``) is
+    interrupted. The default is generous: on a loaded machine a bounded attack (a memory bomb that
+    maps 3 GiB before its MemoryError) may take seconds, and must not be mistaken for a hang.
+    """
+    student = box.spawn({"data.csv": b"1,2\n"}, "ps1")
     out = []
-    for cell in nb.cells:
-        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-        lines = [ln for ln in text.splitlines() if ln.startswith("RESULT")]
-        errors = [o.ename for o in cell.outputs if o.output_type == "error"]
-        out.append(lines[0] if lines else ("ERROR " + ",".join(errors) if errors else ""))
-    return out
+    start = time.perf_counter()
+    try:
+        wire.send(student.sock, {"op": "init", "id": 0, "banned": {}})
+        wire.recv(student.sock, 2**24, 120)
+        for i, source in enumerate(sources):
+            wire.send(student.sock, {"op": "run", "id": i + 1, "source": source})
+            try:
+                reply, _ = wire.recv(student.sock, 2**24, (timeouts or {}).get(i, timeout))
+            except TimeoutError:
+                student.interrupt()
+                reply, _ = wire.recv(student.sock, 2**24, 60)
+            text = "".join(o.get("text", "") for o in reply["outputs"] if o["output_type"] == "stream")
+            lines = [ln for ln in text.splitlines() if ln.startswith("RESULT")]
+            errors = [o["ename"] for o in reply["outputs"] if o["output_type"] == "error"]
+            out.append(lines[0] if lines else ("ERROR " + ",".join(errors) if errors else ""))
+    finally:
+        student.kill()
+    return out, time.perf_counter() - start
 
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    """A course on disk: a secret source notebook, a gradebook, a student's working folder
-    holding the notebook with hidden tests, and a listener on a loopback port."""
+    """A course on disk (a secret source notebook, a gradebook) and a listener on a loopback port."""
     root = tmp_path_factory.mktemp("course")
     (root / "source" / "ps1").mkdir(parents=True)
     secret = root / "source" / "ps1" / "ps1.ipynb"
     secret.write_text("HIDDEN-SOLUTION-42")
     gradebook = root / "gradebook.db"
     gradebook.write_bytes(b"SQLite format 3\0 grades")
-    work = root / "autograded" / "alice" / "ps1"
-    work.mkdir(parents=True)
-    (work / "ps1.ipynb").write_text("### BEGIN HIDDEN TESTS")
-    (work / "data.csv").write_text("1,2\n")
+    outside = root / "outside"
+    outside.mkdir()
+    os.chmod(outside, 0o777)
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(8)
@@ -115,166 +109,160 @@ def course(tmp_path_factory):
         "root": root,
         "secret": secret,
         "gradebook": gradebook,
-        "work": work,
         "port": server.getsockname()[1],
+        "outside": outside,
     }
     server.close()
 
 
+NAMES = [
+    "grader_env",
+    "read_source",
+    "read_notebook",
+    "write_outside",
+    "network",
+    "course_package",
+    "memory_bomb",
+    "fork_bomb",
+    "big_file",
+    "tmp_files",
+    "disk_fill",
+    "infinite_loop",
+    "setsid_child",
+]
+
+
 @pytest.fixture(scope="module")
-def sandboxed(course, tmp_path_factory):
-    """Every attack, in order, in one sandboxed kernel (3 s per-cell timeout)."""
+def sandboxed(course):
+    """Every attack, in order, in one sandboxed student process (the infinite loop interrupted
+    after 3 s; every other cell has a minute, so that a loaded machine does not fail a bound)."""
     if not SUPPORT.isolated and REQUIRE:
         pytest.fail(f"DLCOURSE_REQUIRE_SANDBOX=1 but {SUPPORT.notice()}")
     if not SUPPORT.isolated:
         pytest.skip(f"no isolation here: {SUPPORT.reason}")
-    run = tmp_path_factory.mktemp("run")
-    setup = sandbox.grading_config(run, LIMITS, hide=[str(course["root"])], support=SUPPORT)
     values = dict(
         SECRET=course["secret"],
         GRADEBOOK=course["gradebook"],
         PORT=course["port"],
-        WORKDIR=course["work"],
-        MARKER_DIR=run / "ipc",
+        WORKDIR=course["root"],
+        MARKER_DIR=course["outside"],
     )
-    names = [
-        "grader_env",
-        "read_source",
-        "read_notebook",
-        "write_outside",
-        "network",
-        "memory_bomb",
-        "fork_bomb",
-        "big_file",
-        "infinite_loop",
-        "setsid_child",
-    ]
-    os.environ["NBGRADER_EXECUTION"] = "autograde"  # as nbgrader sets it for its kernels
+    os.environ["NBGRADER_EXECUTION"] = "autograde"  # as nbgrader sets it: it must not reach the student
     try:
-        start = time.perf_counter()
-        nb = run_cells(
-            [attack(n, **values) for n in names] + ["print('RESULT still alive')"],
-            course["work"],
-            setup,
-            timeout=3,
-        )
-        seconds = time.perf_counter() - start
+        with Sandbox(settings(), SUPPORT, hide=[course["root"]]) as box:
+            results, seconds = run_cells(
+                box,
+                [attack(n, **values) for n in NAMES] + ["print('RESULT still alive')"],
+                timeouts={NAMES.index("infinite_loop"): 3},
+            )
     finally:
         del os.environ["NBGRADER_EXECUTION"]
-    time.sleep(3.5)  # the setsid child (last cell) would write its file 3 s after it started
-    return dict(zip(names + ["after"], results(nb))), run, seconds, nb
+    time.sleep(3.5)  # the setsid child (last attack) would write its file 3 s after it started
+    return dict(zip(NAMES + ["after"], results)), seconds
 
 
 @needs_sandbox
 def test_sandbox_hides_course_files_and_grader(sandboxed, course):
-    res, run, _, _ = sandboxed
+    res = sandboxed[0]
     assert res["read_source"].startswith("RESULT blocked"), res["read_source"]
-    assert res["read_notebook"].startswith("RESULT blocked"), res["read_notebook"]
-    assert "data.csv" in res["read_notebook"]  # the student's own files are there
+    assert res["read_notebook"].startswith("RESULT blocked") and "data.csv" in res["read_notebook"], res[
+        "read_notebook"
+    ]
     assert res["write_outside"].startswith("RESULT blocked"), res["write_outside"]
     assert course["gradebook"].read_bytes() == b"SQLite format 3\0 grades"
     assert course["secret"].read_text() == "HIDDEN-SOLUTION-42"
     env, uid, user, cwd = res["grader_env"].split()[1:]
     assert env == "None" and user == "student" and cwd == "/home/student/ps1"
     assert int(uid) != 0 or os.geteuid() != 0
+    assert res["course_package"] == "RESULT blocked ImportError", "the course package holds the answers"
 
 
 @needs_sandbox
-def test_sandbox_has_no_network(sandboxed, course):
+def test_sandbox_has_no_network_at_all(sandboxed):
     res = sandboxed[0]["network"]
-    if SUPPORT.separate_user:  # as root: no interface up at all, not even a private loopback
-        assert res.startswith(f"RESULT blocked OSError {errno.ENETUNREACH} "), res
-    else:  # bwrap's private loopback: nothing listens there
-        assert res.startswith(f"RESULT blocked ConnectionRefusedError {errno.ECONNREFUSED} "), res
-    assert "'lo'" in res and "eth" not in res  # a private loopback and nothing else
+    assert res.startswith(f"RESULT blocked OSError {errno.ENETUNREACH} "), res
+    assert "'lo'" in res and "eth" not in res
 
 
 @needs_sandbox
 def test_sandbox_limits_hold(sandboxed):
-    res = sandboxed[0]
+    res, limits = sandboxed[0], settings().limits()
     mib = int(res["memory_bomb"].split()[2])
-    assert res["memory_bomb"].startswith("RESULT bounded") and mib <= LIMITS.memory / 2**20
+    assert res["memory_bomb"].startswith("RESULT bounded") and mib <= limits["memory"] / 2**20
     _, bounded, children, code, _ = res["fork_bomb"].split()
-    assert bounded == "bounded" and int(children) < LIMITS.nproc and int(code) == errno.EAGAIN
+    assert bounded == "bounded" and int(children) < limits["nproc"] and int(code) == errno.EAGAIN
     _, word, code, size = res["big_file"].split()
-    assert word == "bounded" and int(code) == errno.EFBIG and int(size) <= LIMITS.fsize
+    assert word == "bounded" and int(code) == errno.EFBIG and int(size) <= limits["file_size"]
+    _, word, code, made = res["tmp_files"].split()
+    assert word == "bounded" and int(code) == errno.ENOSPC and int(made) < limits["files"]
+    _, word, code, mib = res["disk_fill"].split()
+    assert (
+        word == "bounded" and int(code) in (errno.ENOSPC, errno.EFBIG) and int(mib) <= limits["disk"] / 2**20
+    )
     assert res["infinite_loop"] == "ERROR KeyboardInterrupt"
     assert res["after"] == "RESULT still alive"
 
 
 @needs_sandbox
-def test_sandbox_leaves_nothing_running(sandboxed):
-    res, run, seconds, _ = sandboxed
+def test_sandbox_leaves_nothing_running_or_written(sandboxed, course):
+    res, _ = sandboxed
     assert res["setsid_child"] == "RESULT started"
-    assert not (run / "ipc" / "survivor").exists()
-    leftovers = []
+    assert list(course["outside"].iterdir()) == []
+    left = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if b"dlcourse-attack-marker" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                leftovers.append(pid)
+            if MARKER.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                left.append(pid)
+            in_range = UID_BASE <= os.stat(f"/proc/{pid}").st_uid < UID_BASE + UID_COUNT
+            if in_range and b"dlcourse-runner/zygote.py" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                left.append(pid)  # a student's process (forked from the warm interpreter)
         except OSError:
             pass
-    assert leftovers == []
-    assert seconds < 60
+    assert left == []
+    interrupted = [name for name, out in res.items() if out == "ERROR KeyboardInterrupt"]
+    assert interrupted == ["infinite_loop"], "every other attack ends by itself, at its limit"
 
 
-def test_plain_kernel_is_the_control(course, tmp_path):
-    """The same attacks succeed in a plain kernel: the sandbox, not the test, blocks them."""
+def test_isolation_off_is_the_control_and_keeps_the_limits(course):
+    """The same attacks succeed without isolation: the sandbox, not the test, blocks them; the
+    rlimits still hold."""
     values = dict(SECRET=course["secret"], PORT=course["port"])
-    nb = run_cells([attack("read_source", **values), attack("network", **values)], course["work"])
-    leaked, connected = results(nb)
+    limit_cell = "import resource; print('RESULT', resource.getrlimit(resource.RLIMIT_AS)[0])"
+    with Sandbox(settings("off"), SUPPORT) as box:
+        (leaked, connected, big, mem), _ = run_cells(
+            box,
+            [attack("read_source", **values), attack("network", **values), attack("big_file"), limit_cell],
+        )
     assert leaked.startswith("RESULT leaked HIDDEN-SOLUTION-42")
     assert connected == "RESULT connected hello from the grader's machine"
-
-
-def test_isolation_off_still_applies_limits(course, tmp_path):
-    """Without isolation the rlimits still hold (the fallback where bwrap is unavailable)."""
-    setup = sandbox.grading_config(tmp_path, LIMITS, isolation="off", support=SUPPORT)
-    assert setup.notice.startswith("sandbox: isolation OFF")
-    nb = run_cells(
-        [attack("big_file"), "import resource; print('RESULT', resource.getrlimit(resource.RLIMIT_AS)[0])"],
-        tmp_path,
-        setup,
-    )
-    big, mem = results(nb)
     assert big.split()[1:3] == ["bounded", str(errno.EFBIG)]
-    assert int(mem.split()[1]) == LIMITS.memory
+    assert int(mem.split()[1]) == settings().limits()["memory"]
+    assert resource.getrlimit(resource.RLIMIT_AS)[0] != settings().limits()["memory"], (
+        "the grader itself is not limited"
+    )
 
 
 def test_probe_without_bwrap_says_so(monkeypatch):
-    import dlcourse.grading.sandbox.limits as limits_module
-
-    monkeypatch.setattr(limits_module.shutil, "which", lambda name: None)
-    support = sandbox.probe()
+    probe_module = importlib.import_module("dlcourse.grading.sandbox.probe")
+    monkeypatch.setattr(probe_module.shutil, "which", lambda name: None)
+    support = probe_module.probe()
     assert not support.isolated and "bubblewrap is not installed" in support.reason
-    line = support.notice(LIMITS)
-    assert "UNAVAILABLE" in line and "\n" not in line and "memory 2.0 GiB" in line
+    line = support.notice(settings())
+    assert "UNAVAILABLE" in line and "\n" not in line and "memory 3.0 GiB" in line
 
 
-def test_kernelspec_and_config(tmp_path):
-    setup = sandbox.grading_config(tmp_path, LIMITS, support=SUPPORT)
-    spec = json.loads((tmp_path / "jupyter" / "kernels" / setup.kernel_name / "kernel.json").read_text())
-    assert "{connection_file}" in spec["argv"] and "--memory=2147483648" in spec["argv"]
-    assert setup.config["KernelManager"]["transport"] == "ipc"
-    assert os.path.isabs(setup.config["KernelManager"]["ip"])
-    assert f"--Execute.kernel_name={setup.kernel_name}" in setup.args
+def test_probe_from_the_command_line():
+    """``python -m dlcourse.grading.sandbox probe`` (hub/instructor_setup.sh, book/jupyterhub.md):
+    the notice line, exit 0 exactly when isolation works."""
+    from dlcourse.grading.sandbox.probe import probe
 
-
-@pytest.mark.parametrize(
-    "bad, error",
-    [
-        ({"memory": "lots"}, ValueError),
-        ({"nproc": 0}, ValueError),
-        ({"cpu_seconds": 1.5}, TypeError),
-        ({"fsize": -1}, ValueError),
-    ],
-)
-def test_limits_reject_bad_values(bad, error):
-    with pytest.raises(error, match=next(iter(bad))):
-        Limits(**bad)
-
-
-def test_parse_size():
-    assert sandbox.parse_size("4G") == 4 * 2**30
-    assert sandbox.parse_size("1.5M") == 1572864
-    assert sandbox.parse_size(123) == 123
+    run = subprocess.run(
+        [sys.executable, "-m", "dlcourse.grading.sandbox", "probe"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.stdout.startswith("sandbox: isolation "), run.stdout + run.stderr
+    assert run.returncode == (0 if probe().isolated else 1)
+    wrong = subprocess.run([sys.executable, "-m", "dlcourse.grading.sandbox"], capture_output=True, text=True)
+    assert wrong.returncode == 2 and "usage" in wrong.stderr

@@ -1,40 +1,32 @@
-"""Grading the course's problem sets with nbgrader: safely, in parallel, one command per step.
+"""Grading the course's problem sets with nbgrader: every submission executed once, in a sandbox,
+judged by a trusted process that never holds student code; one command per step.
 
 The parts:
 
-* :mod:`~dlcourse.grading.workflow` - the steps of a term (release, autograde, feedback, grades,
-  withheld) and :mod:`~dlcourse.grading.cli`, their command line (``python -m dlcourse.grading``,
-  which the ``make`` targets run);
-* :mod:`~dlcourse.grading.course` - the course folder, collecting submissions, gradebook backups;
-* :mod:`~dlcourse.grading.precheck`, :mod:`~dlcourse.grading.run` - repairing a submission before
-  grading, grading one student in a process of its own, reading the results back;
-* :mod:`~dlcourse.grading.secure` - sandbox settings, one sandboxed run and review per student,
-  withheld scores;
+* :mod:`~dlcourse.grading.workflow`, :mod:`~dlcourse.grading.feedback`, :mod:`~dlcourse.grading.grades`
+  - the steps of a term (release, autograde, withheld; feedback; grades) and
+  :mod:`~dlcourse.grading.cli`, their command line (``python -m dlcourse.grading``, which the ``make``
+  targets run); :mod:`~dlcourse.grading.collect` - taking in an LMS export;
+* :mod:`~dlcourse.grading.settings` - every sandbox and grading setting, one traitlets ``Configurable``;
+* :mod:`~dlcourse.grading.markers` - the solution and hidden-test markers and how they are read;
+* :mod:`~dlcourse.grading.course`, :mod:`~dlcourse.grading.precheck`, :mod:`~dlcourse.grading.plan`,
+  :mod:`~dlcourse.grading.run` - the course folder and roster, the pre-check of a submission, what
+  the harness is given, grading one student; :mod:`~dlcourse.grading.report`,
+  :mod:`~dlcourse.grading.withheld` - what a run writes as each student finishes;
+* :mod:`dlcourse.grading.sandbox` - the warm, isolated interpreter that runs student code;
+* :mod:`dlcourse.grading.harness` - the trusted test process and its proxies;
+* :mod:`~dlcourse.grading.sanitize` - nothing a student wrote reaches a browser as live markup;
 * :mod:`~dlcourse.grading.preprocessors` - the nbgrader preprocessors ``nbgrader_config.py`` names;
-* :mod:`~dlcourse.grading.proc` - the fork server that starts nbgrader cheaply;
-* :mod:`dlcourse.grading.sandbox` - isolated, resource-limited kernels (bubblewrap);
-* :mod:`dlcourse.grading.cheats` - evidence against cheating gathered outside the kernel.
+* :mod:`~dlcourse.grading.proc` - the fork server that starts nbgrader and the harness cheaply;
+* :mod:`dlcourse.grading.cheats` - the static scan for tampering with the in-process checks;
+* :mod:`~dlcourse.grading.student` - ``check_rules`` and ``count_torch_ops`` for students' Jupyter.
 """
 
-from .course import Course, collect
-from .run import GradeJob, StudentResult
-from .secure import SandboxSettings, read_settings
-from .workflow import autograde, feedback, grades, release, withheld
+from .course import Course
+from .run import StudentResult
+from .settings import DlcourseGrading, read_settings
 
-__all__ = [
-    "Course",
-    "GradeJob",
-    "StudentResult",
-    "SandboxSettings",
-    "read_settings",
-    "release",
-    "collect",
-    "autograde",
-    "feedback",
-    "grades",
-    "withheld",
-    "main",
-]
+__all__ = ["Course", "StudentResult", "DlcourseGrading", "read_settings", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:

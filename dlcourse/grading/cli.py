@@ -2,31 +2,35 @@
 
 ::
 
-    python -m dlcourse.grading release   [--assignment A]           # make release
-    python -m dlcourse.grading collect   --source DIR_OR_ZIP --assignment A
-    python -m dlcourse.grading autograde [--assignment A] [--student S] [--jobs N] [limits ...]
-    python -m dlcourse.grading feedback  [--assignment A]
-    python -m dlcourse.grading grades    [--output PATH]
-    python -m dlcourse.grading withheld  [--assignment A] [--release STUDENT [--use-recheck]]
+    python -m dlcourse.grading release    [--assignment A]             # make release
+    python -m dlcourse.grading collect    --source DIR_OR_ZIP --assignment A
+    python -m dlcourse.grading autograde  [--assignment A] [--student S] [settings ...]
+    python -m dlcourse.grading feedback   [--assignment A] [--allow-pending]
+    python -m dlcourse.grading grades     [--output PATH]
+    python -m dlcourse.grading withheld   [--assignment A] [--release STUDENT]
+    python -m dlcourse.grading formgrader [--port P] [--ip ADDRESS]   # JupyterLab with the Formgrader
+    python -m dlcourse.grading settings                               # the grading settings, documented
 
 ``A`` is an assignment id (``ps1_backprop``) or its short form (``ps1``); without it a step runs
 for every assignment. ``--course DIR`` selects another course folder (default: ``assignments/``
-of the repository). Each step is a function of :mod:`dlcourse.grading.workflow`.
+of the repository). The autograde settings and their help come from
+:class:`dlcourse.grading.settings.DlcourseGrading`.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from .course import DEFAULT_COURSE, CollectReport, Course, collect
-from .secure import read_settings
-from .workflow import autograde, feedback, grades, release, withheld
+from .collect import CollectReport, collect
+from .course import DEFAULT_COURSE, Course, sync_roster
+from .settings import DlcourseGrading, add_arguments, overrides_of, read_settings
 
-__all__ = ["main"]
+__all__ = ["main", "formgrader_command"]
 
 
 def _print_collect(report: CollectReport) -> None:
@@ -40,8 +44,12 @@ def _print_collect(report: CollectReport) -> None:
         )
     for name in report.duplicates:
         print(f"older     {name} (the student's newest file was used)")
+    for line in report.conflicts:
+        print(f"CONFLICT  {line}")
     for name in report.unknown:
         print(f"UNKNOWN   {name} (no student id recognised; not collected)")
+    for name in report.skipped:
+        print(f"SKIPPED   {name}")
 
 
 def _venv_tools_on_path() -> None:
@@ -51,8 +59,21 @@ def _venv_tools_on_path() -> None:
         os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")]).rstrip(os.pathsep)
 
 
-def main(argv: list[str] | None = None) -> int:
-    _venv_tools_on_path()
+def formgrader_command(course: Course, port: int | None = None, ip: str | None = None) -> list[str]:
+    """JupyterLab at the course root, from this environment (``--allow-root`` only as root)."""
+    cmd = [
+        os.path.join(os.path.dirname(sys.executable), "jupyter-lab"),
+        f"--ServerApp.root_dir={course.root}",
+    ]
+    cmd += ["--no-browser"] if port else []
+    cmd += [f"--port={port}"] if port else []
+    cmd += [f"--ip={ip}"] if ip else []
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    return cmd
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dlcourse.grading", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--course", type=Path, default=DEFAULT_COURSE, help="course folder (default: %(default)s)"
@@ -66,73 +87,77 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--source", required=True, type=Path)
     p.add_argument("--assignment", "-a", required=True)
     p.add_argument("--replace", action="store_true", help="replace a different earlier submission")
-    p = sub.add_parser("autograde", help="pre-check and grade every submission")
+    p = sub.add_parser("autograde", help="pre-check and grade every submission (settings: c.DlcourseGrading)")
     p.add_argument("--assignment", "-a")
     p.add_argument("--student", "-s", default=None, help="grade only this student")
-    p.add_argument("--jobs", "-j", type=int, default=None, help="parallel students (default: cores)")
-    p.add_argument(
-        "--cell-timeout", type=int, default=None, help="seconds per cell (default: c.Execute.timeout)"
-    )
-    p.add_argument("--timeout", type=float, default=None, help="seconds per student (default: 300)")
-    p.add_argument("--memory", default=None, help="address space per kernel process, e.g. 4G (default)")
-    p.add_argument("--cpu-seconds", type=int, default=None, help="CPU seconds per process (default: 600)")
-    p.add_argument("--nproc", type=int, default=None, help="processes and threads per kernel (default: 256)")
-    p.add_argument("--file-size", default=None, help="largest file a kernel writes (default: 256M)")
-    p.add_argument(
-        "--no-review",
-        action="store_true",
-        help="skip the cheat review (static scan, trusted re-check); not for strangers' code",
-    )
-    p.add_argument(
-        "--isolation",
-        choices=("auto", "require", "off"),
-        default=None,
-        help="auto: isolate where possible (default); require: refuse without; off",
-    )
+    add_arguments(p)
     p = sub.add_parser("withheld", help="list withheld scores, or release one")
     p.add_argument("--assignment", "-a")
-    p.add_argument("--release", metavar="STUDENT", help="release this student's score")
-    p.add_argument(
-        "--use-recheck",
-        action="store_true",
-        help="with --release: score the tests the trusted re-check failed as 0",
-    )
+    p.add_argument("--release", metavar="STUDENT", help="release this student's score (the gradebook's)")
     p = sub.add_parser("feedback", help="HTML feedback per student")
     p.add_argument("--assignment", "-a")
+    p.add_argument(
+        "--allow-pending", action="store_true", help="make pages even with hand-graded cells not graded yet"
+    )
     p = sub.add_parser("grades", help="the gradebook as CSV")
     p.add_argument("--output", "-o", type=Path)
-    args = parser.parse_args(argv)
+    p = sub.add_parser("formgrader", help="JupyterLab at the course root, with the Formgrader")
+    p.add_argument("--port", type=int, default=None)
+    p.add_argument("--ip", default=None)
+    sub.add_parser("settings", help="print the grading settings in effect, with their documentation")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    _venv_tools_on_path()
+    args = _parser().parse_args(argv)
     start = time.perf_counter()
     try:
         course = Course(args.course)
         if args.command == "release":
+            from .workflow import release
+
             release(course, args.assignment, args.downloads, args.quiet)
         elif args.command == "collect":
             (aid,) = course.resolve(args.assignment)
             _print_collect(collect(course, args.source, aid, replace=args.replace))
         elif args.command == "autograde":
-            settings = read_settings(
-                course,
-                memory=args.memory,
-                cpu_seconds=args.cpu_seconds,
-                nproc=args.nproc,
-                file_size=args.file_size,
-                isolation=args.isolation,
-                timeout=args.timeout,
-                cell_timeout=args.cell_timeout,
-                review=False if args.no_review else None,
-            )
-            results = autograde(course, args.assignment, args.jobs, settings, student=args.student)
+            from .workflow import autograde
+
+            settings = read_settings(course.root, **overrides_of(args))
+            results = autograde(course, args.assignment, settings, student=args.student)
             if args.student and not results:
                 raise ValueError(f"no submission of student {args.student!r} in submitted/")
             print(f"autograde took {time.perf_counter() - start:.1f} s")
             return 0 if all(r.processed for r in results) else 1
         elif args.command == "feedback":
-            feedback(course, args.assignment)
+            from .feedback import feedback
+
+            report = feedback(course, args.assignment, args.allow_pending)
+            return 1 if report.leaked else 0
         elif args.command == "grades":
+            from .grades import grades
+
             grades(course, args.output)
         elif args.command == "withheld":
-            withheld(course, args.assignment, args.release, args.use_recheck)
+            from .workflow import withheld
+
+            withheld(course, args.assignment, args.release)
+        elif args.command == "formgrader":
+            sync_roster(course)
+            print(
+                f"Formgrader: JupyterLab at {course.root}; open the Formgrader from its Nbgrader menu (book/instructors.md)"
+            )
+            return subprocess.call(formgrader_command(course, args.port, args.ip), cwd=course.root)
+        elif args.command == "settings":
+            settings = read_settings(course.root)
+            for name in sorted(DlcourseGrading.class_own_traits(config=True)):
+                print(f"{name:<17} {getattr(settings, name)!r}")
+            print()
+            print(DlcourseGrading.class_config_section())
+            from .sandbox import probe
+
+            print(probe().notice(settings))
     except (ValueError, TypeError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,29 +1,32 @@
-"""The course folder, nbgrader invocations, the release check and ``collect``.
+"""The course folder, nbgrader invocations, the release check, gradebook backups and the roster.
 
-Part of :mod:`dlcourse.grading`; see that module for the workflow.
+Part of :mod:`dlcourse.grading`; see that module for the workflow (``collect`` is in :mod:`.collect`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import sqlite3
-import tempfile
-import time
-import zipfile
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from .preprocessors import BEGIN_HIDDEN, END_HIDDEN
+from . import markers
 from .proc import run_checked
 
-__all__ = ["Course", "CollectReport", "collect", "release_leaks", "backup_gradebook", "DEFAULT_COURSE"]
+__all__ = [
+    "Course",
+    "release_leaks",
+    "backup_gradebook",
+    "read_notebook_json",
+    "read_roster",
+    "sync_roster",
+    "DEFAULT_COURSE",
+    "STUDENT_ID",
+]
 
 DEFAULT_COURSE = Path(__file__).resolve().parents[2] / "assignments"
-BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -85,47 +88,11 @@ class Course:
         return run_checked(self.nbgrader(*args), self.root, log)
 
 
-def _marked_regions(source: str, begin: str, end: str) -> list[list[str]]:
-    regions, current = [], None
-    for line in source.splitlines():
-        if begin in line:
-            current = []
-        elif end in line and current is not None:
-            regions.append(current)
-            current = None
-        elif current is not None:
-            current.append(line.strip())
-    return regions
-
-
-def release_leaks(source_nb: dict, release_nb: dict, min_length: int = 12) -> list[str]:
-    """Lines of solutions or hidden tests of ``source_nb`` that appear in ``release_nb``.
-
-    A line counts when it is at least ``min_length`` characters long and does not also appear
-    outside the marked regions of the source (a stub or an instruction may repeat it honestly).
-    The markers themselves must not appear either.
-    """
-    secret, public = set(), []
-    for cell in source_nb["cells"]:
-        src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        regions = _marked_regions(src, BEGIN_SOLUTION, END_SOLUTION)
-        regions += _marked_regions(src, BEGIN_HIDDEN, END_HIDDEN)
-        for region in regions:
-            secret.update(line for line in region if len(line) >= min_length)
-        inside = False
-        for line in src.splitlines():
-            if BEGIN_SOLUTION in line or BEGIN_HIDDEN in line:
-                inside = True
-            elif END_SOLUTION in line or END_HIDDEN in line:
-                inside = False
-            elif not inside:
-                public.append(line.strip())
-    secret -= set(public)
-    released = "\n".join(
-        "".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in release_nb["cells"]
-    )
-    leaks = [m for m in (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN) if m in released]
-    return leaks + sorted(line for line in secret if line in released)
+def release_leaks(source_nb: dict, release_nb: dict) -> list[str]:
+    """Markers, and lines of solutions or hidden tests of ``source_nb``, that appear in ``release_nb``
+    (the rule of :func:`dlcourse.grading.markers.secret_lines`)."""
+    released = "\n".join(markers.cell_source(c) for c in release_nb["cells"])
+    return markers.leaks(released, markers.secret_lines(source_nb))
 
 
 def backup_gradebook(course: Course) -> Path | None:
@@ -140,119 +107,53 @@ def backup_gradebook(course: Course) -> Path | None:
     return target
 
 
-@dataclass
-class CollectReport:
-    """What ``collect`` did: students collected, files it could not attribute, skipped files."""
-
-    collected: dict[str, str] = field(default_factory=dict)  # student -> original file name
-    unchanged: list[str] = field(default_factory=list)  # already collected, same bytes
-    kept_existing: list[str] = field(default_factory=list)  # a different file was already there
-    unknown: list[str] = field(default_factory=list)  # names carrying no (single) student id
-    duplicates: list[str] = field(default_factory=list)  # older files of a student, not used
-
-
-def _roster(course: Course) -> set[str]:
-    """Student ids known to the course: ``students.csv`` (column ``id``) and the gradebook."""
-    ids: set[str] = set()
-    csv_path = course.root / "students.csv"
-    if csv_path.exists():
-        import csv
-
-        with csv_path.open(newline="") as f:
-            ids |= {row["id"].strip() for row in csv.DictReader(f) if row.get("id", "").strip()}
-    if course.db.exists():
-        with sqlite3.connect(course.db) as con:
-            try:
-                ids |= {row[0] for row in con.execute("SELECT id FROM student")}
-            except sqlite3.OperationalError:
-                pass
-    return ids
-
-
-def student_of(filename: str, assignment: str, roster: set[str]) -> str | None:
-    """The student id a submitted file's name carries, or ``None`` when it carries none or several.
-
-    With a roster, the id must appear in the name as a whole token (not inside a longer word).
-    Without one, the id is what is left of the name once the assignment id (long or short form)
-    and the ``.ipynb`` suffix are removed, e.g. ``ps1_backprop_alice.ipynb`` -> ``alice``.
-    """
-    stem = Path(filename).name
-    if not stem.endswith(".ipynb"):
-        return None
-    stem = stem[: -len(".ipynb")]
-    if roster:
-        found = {s for s in roster if re.search(rf"(?<![A-Za-z0-9]){re.escape(s)}(?![A-Za-z0-9])", stem)}
-        # the longest match wins when one id contains another ("ann" inside "ann-marie")
-        found = {s for s in found if not any(s != t and s in t for t in found)}
-        return found.pop() if len(found) == 1 else None
-    for name in (assignment, assignment.split("_")[0]):
-        stem = re.sub(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])", "", stem)
-    stem = stem.strip("_-. ")
-    return stem if STUDENT_ID.match(stem) else None
-
-
-def collect(course: Course, source: Path, assignment: str, replace: bool = False) -> CollectReport:
-    """Copy an LMS export (a folder or a zip of notebooks) into ``submitted/<student>/<assignment>/``.
-
-    Each student's file becomes ``<assignment>.ipynb`` with a ``timestamp.txt`` (the file's time),
-    so that nbgrader finds it. Files already collected are never overwritten unless ``replace``
-    is given, in which case the old copy is moved to ``backups/submitted-<time>/`` first.
-    """
-    source = Path(source)
-    if not source.exists():
-        raise ValueError(f"source must be a folder or a .zip file, got {source} (it does not exist)")
-    report, roster = CollectReport(), _roster(course)
-    with tempfile.TemporaryDirectory() as tmp:
-        if source.is_file():
-            if not zipfile.is_zipfile(source):
-                raise ValueError(f"source must be a folder or a .zip file, got {source}")
-            with zipfile.ZipFile(source) as zf:
-                for info in zf.infolist():
-                    if info.is_dir() or "__MACOSX" in info.filename:
-                        continue
-                    target = Path(tmp) / Path(info.filename).name
-                    target.write_bytes(zf.read(info))
-                    stamp = time.mktime(info.date_time + (0, 0, -1))
-                    os.utime(target, (stamp, stamp))
-            files = sorted(Path(tmp).iterdir())
-        else:
-            files = sorted(p for p in source.rglob("*") if p.is_file())
-        chosen: dict[str, Path] = {}
-        for path in files:
-            student = student_of(path.name, assignment, roster)
-            if student is None:
-                report.unknown.append(path.name)
-            elif student in chosen:
-                older, newer = sorted([chosen[student], path], key=lambda p: p.stat().st_mtime)
-                report.duplicates.append(older.name)
-                chosen[student] = newer
-            else:
-                chosen[student] = path
-        for student, path in sorted(chosen.items()):
-            folder = course.submitted / student / assignment
-            target = folder / f"{assignment}.ipynb"
-            data = path.read_bytes()
-            if target.exists():
-                if target.read_bytes() == data:
-                    report.unchanged.append(student)
-                    continue
-                if not replace:
-                    report.kept_existing.append(student)
-                    continue
-                archive = course.backups / f"submitted-{datetime.now():%Y%m%d-%H%M%S}" / student
-                archive.parent.mkdir(parents=True, exist_ok=True)
-                shutil.move(str(folder), str(archive))
-            folder.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-            stamp = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
-            (folder / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
-            report.collected[student] = path.name
-    return report
-
-
 def read_notebook_json(path: Path) -> dict:
     """The notebook at ``path`` as a plain dict (raises ``ValueError`` when it is not JSON)."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path.name} is not valid JSON: {exc}") from exc
+
+
+ROSTER_FIELDS = ("id", "first_name", "last_name", "email")
+
+
+def read_roster(course: Course) -> dict[str, dict]:
+    """``students.csv`` of the course (columns ``id`` and, optionally, ``first_name``, ``last_name``,
+    ``email``) by student id; ``{}`` without the file. A bad row raises ``ValueError`` naming it."""
+    import csv
+
+    path = course.root / "students.csv"
+    if not path.is_file():
+        return {}
+    rows: dict[str, dict] = {}
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        if "id" not in (reader.fieldnames or []):
+            raise ValueError(
+                f"{path.name} must have a column 'id' (and may have {ROSTER_FIELDS[1:]}), got {reader.fieldnames}"
+            )
+        for line, row in enumerate(reader, start=2):
+            sid = (row.get("id") or "").strip()
+            if not STUDENT_ID.match(sid):
+                raise ValueError(
+                    f"{path.name} line {line}: id {sid!r} must be letters, digits, '.', '_' or '-'"
+                )
+            if sid in rows:
+                raise ValueError(f"{path.name} line {line}: student {sid!r} is listed twice")
+            rows[sid] = {k: (row.get(k) or "").strip() or None for k in ROSTER_FIELDS[1:]}
+    return rows
+
+
+def sync_roster(course: Course) -> int:
+    """Copy names and e-mail addresses of ``students.csv`` into the gradebook (the Formgrader
+    shows them); returns how many students the roster holds."""
+    roster = read_roster(course)
+    if not roster or not course.db.exists():
+        return len(roster)
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url) as gb:
+        for sid, row in roster.items():
+            gb.update_or_create_student(sid, **row)
+    return len(roster)

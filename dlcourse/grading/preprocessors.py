@@ -1,117 +1,121 @@
-"""nbconvert preprocessors that ``assignments/nbgrader_config.py`` adds to nbgrader's pipelines.
+"""The nbconvert preprocessors ``assignments/nbgrader_config.py`` puts into nbgrader's pipelines.
 
-- :class:`CapOutputBytes` (autograde, after execution): a submission that prints 50 MB leaves
-  at most ``max_bytes`` of text per cell in the autograded notebook and the feedback.
-- :class:`ScrubHiddenOutputs` (feedback, before ``ClearHiddenTests``): no output of any cell may
-  quote a line of a hidden test. A failing hidden test's traceback shows the lines around the
-  failure, so tracebacks of cells that hold hidden tests are replaced by the exception's one-line
-  summary, and any other output that quotes a hidden line is withheld.
+- :class:`FillTrustedOutputs` (autograde, in place of nbgrader's ``Execute``): fills every code
+  cell with the outputs the trusted harness decided (:mod:`dlcourse.grading.harness`), from the
+  file ``make autograde`` passes it. Without that file it refuses: a plain ``nbgrader autograde``
+  (or the Formgrader's autograde button) would otherwise give every test full marks.
+- :class:`ScrubHiddenOutputs` (feedback, before ``ClearHiddenTests``): no output may quote a line
+  of a hidden test (:mod:`dlcourse.grading.markers`); a belt to the harness's braces.
+- :class:`MarkPending` (feedback, after ``GetGrades``): a hand-graded cell nobody has graded yet
+  gets the score :data:`PENDING` instead of 0, which the page then says in words.
 """
 
 from __future__ import annotations
 
+import json
+
 from nbconvert.preprocessors import Preprocessor
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Unicode
 
-__all__ = ["CapOutputBytes", "ScrubHiddenOutputs", "hidden_test_lines", "CAPPED_MARK", "WITHHELD"]
+from . import markers
 
-BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
-END_HIDDEN = "### END HIDDEN TESTS"
-CAPPED_MARK = "... output capped by the grader:"
-WITHHELD = "(a hidden test failed; its code is not shown)"
+__all__ = ["FillTrustedOutputs", "ScrubHiddenOutputs", "MarkPending", "PENDING", "PENDING_TEXT"]
 
-
-def hidden_test_lines(source: str, min_length: int = 8) -> list[str]:
-    """The stripped lines between the hidden-test markers of one cell's source.
-
-    Lines shorter than ``min_length`` (``)``, ``else:``) are too generic to count as a leak.
-    """
-    lines, inside = [], False
-    for line in source.splitlines():
-        if BEGIN_HIDDEN in line:
-            inside = True
-        elif END_HIDDEN in line:
-            inside = False
-        elif inside and len(line.strip()) >= min_length:
-            lines.append(line.strip())
-    return lines
+PENDING = -987654.0  # an impossible score, replaced by PENDING_TEXT on the feedback page
+PENDING_TEXT = "not graded yet"
 
 
-def _text_of(output) -> str:
-    if output.get("output_type") == "stream":
-        return output.get("text", "")
-    if output.get("output_type") == "error":
-        return "\n".join(output.get("traceback", [])) + output.get("evalue", "")
-    data = output.get("data", {})
-    return "\n".join(str(v) for v in data.values())
-
-
-class CapOutputBytes(Preprocessor):
-    """Cut each code cell's text outputs to ``max_bytes`` characters in total."""
+class FillTrustedOutputs(Preprocessor):
+    """Put the trusted outputs into the notebook nbgrader books (no student code runs here)."""
 
     enabled = Bool(True, help="nbconvert runs a preprocessor only when enabled").tag(config=True)
-    max_bytes = Integer(200_000, help="characters of output kept per cell").tag(config=True)
+    results = Unicode("", help="the trusted result of this submission (written by make autograde)").tag(
+        config=True
+    )
 
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code":
-            return cell, resources
-        budget = self.max_bytes
-        kept = []
-        for output in cell.get("outputs", []):
-            size = len(_text_of(output))
-            if size <= budget:
-                kept.append(output)
-                budget -= size
+    def preprocess(self, nb, resources):
+        if not self.results:
+            raise ValueError(
+                "this course is graded with `make autograde` (python -m dlcourse.grading autograde): "
+                "plain `nbgrader autograde` cannot run the trusted tests"
+            )
+        with open(self.results, encoding="utf-8") as f:
+            trusted = json.load(f)
+        cells = trusted.get("cells", {})
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
                 continue
-            removed = size - max(budget, 0)
-            note = f"\n{CAPPED_MARK} {removed} characters removed ...\n"
-            if output.get("output_type") == "stream":
-                output["text"] = output["text"][: max(budget, 0)] + note
-                kept.append(output)
-            elif output.get("output_type") == "error":
-                output["traceback"] = [output.get("ename", "Error") + ": " + note]
-                output["evalue"] = output.get("evalue", "")[:200]
-                kept.append(output)
-            else:
-                kept.append({"output_type": "stream", "name": "stdout", "text": note})
-            budget = 0
-        cell["outputs"] = kept
-        return cell, resources
+            done = cells.get(str(index), {})
+            cell.outputs = [self._node(o) for o in done.get("outputs", [])]
+            cell.execution_count = done.get("execution_count")
+            meta = cell.metadata.get("nbgrader", {})
+            if (
+                meta.get("grade")
+                and not meta.get("solution")
+                and meta.get("grade_id") not in trusted.get("tests", {})
+            ):
+                cell.outputs = [self._node(_not_run(meta.get("grade_id")))]  # never full marks by default
+        return nb, resources
+
+    @staticmethod
+    def _node(output: dict):
+        from nbformat import from_dict
+
+        return from_dict(output)
+
+
+def _not_run(grade_id) -> dict:
+    text = f"test {grade_id} was not run (the submission's grading stopped before it)"
+    return {"output_type": "error", "ename": "NotRun", "evalue": text, "traceback": [text]}
 
 
 class ScrubHiddenOutputs(Preprocessor):
-    """Remove every trace of hidden-test code from a notebook's outputs (feedback only)."""
+    """Replace any output line that quotes a hidden-test line (feedback only)."""
 
     enabled = Bool(True, help="nbconvert runs a preprocessor only when enabled").tag(config=True)
-    replacement = Unicode(WITHHELD, help="text shown instead of withheld output").tag(config=True)
 
     def preprocess(self, nb, resources):
-        hidden = []
-        for cell in nb.cells:
-            hidden += hidden_test_lines(cell.get("source", ""))
-        self._hidden = hidden
+        self._secret = markers.hidden_lines(nb)
         return super().preprocess(nb, resources)
 
-    def _leaks(self, text: str) -> bool:
-        return any(line in text for line in self._hidden)
+    def preprocess_cell(self, cell, resources, index):
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"], _ = markers.scrub(
+                    markers.cell_source({"source": output["text"]}), self._secret
+                )
+            if "evalue" in output:
+                output["evalue"], _ = markers.scrub(output["evalue"], self._secret)
+            if "traceback" in output:
+                output["traceback"] = [markers.scrub(line, self._secret)[0] for line in output["traceback"]]
+            for mime, value in output.get("data", {}).items():
+                if isinstance(value, str) and mime.startswith("text/"):
+                    output["data"][mime], _ = markers.scrub(value, self._secret)
+        return cell, resources
+
+
+class MarkPending(Preprocessor):
+    """A hand-graded cell without a grade shows :data:`PENDING` (then "not graded yet")."""
+
+    enabled = Bool(True, help="nbconvert runs a preprocessor only when enabled").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook, MissingEntry
+
+        info = resources.get("nbgrader", {})
+        self._pending = set()
+        try:
+            with Gradebook(resources["nbgrader"]["db_url"]) as gb:
+                sub = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
+                self._pending = {
+                    g.name for g in sub.grades if g.needs_manual_grade and g.manual_score is None
+                }
+        except (KeyError, MissingEntry):
+            pass
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code":
-            return cell, resources
-        has_hidden = BEGIN_HIDDEN in cell.get("source", "")
-        for output in cell.get("outputs", []):
-            kind = output.get("output_type")
-            if kind == "error":
-                evalue = output.get("evalue", "")
-                if self._leaks(evalue):
-                    output["evalue"] = self.replacement
-                if has_hidden or self._leaks("\n".join(output.get("traceback", []))):
-                    summary = f"{output.get('ename', 'Error')}: {output['evalue']}"
-                    output["traceback"] = [summary, self.replacement] if has_hidden else [summary]
-            elif kind == "stream":
-                if self._leaks(output.get("text", "")):
-                    output["text"] = self.replacement + "\n"
-            elif self._leaks(_text_of(output)):
-                output.clear()
-                output.update({"output_type": "stream", "name": "stdout", "text": self.replacement + "\n"})
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade_id") in self._pending:
+            meta["score"] = PENDING
         return cell, resources

@@ -6,10 +6,11 @@ stack compiles dozens of grammars), about as much as grading a small notebook. P
 student. Here a *fork server* imports nbgrader once; each command then runs in a new process
 forked from it (milliseconds), in its own session, with ``cwd`` set to the course, its output in
 a log file. When the command ends or runs past its limit, the process group and every
-descendant (kernels start their own session) are killed.
+descendant are killed.
 
-``wrapper`` (a sandbox launcher, for example) needs an ``exec``: the command then runs as an
-ordinary subprocess of ``python -m nbgrader``, paying the start-up.
+The same fork server starts the trusted test processes (:func:`run_isolated`): it has imported
+torch and used it once (:mod:`dlcourse.grading.warmup`), so a test process starts warm, and
+nothing that is not thread-safe (CPython's ``ast``) ever runs in the grader's worker threads.
 """
 
 from __future__ import annotations
@@ -17,14 +18,61 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-__all__ = ["run_nbgrader", "run_checked", "run_isolated", "kill_tree"]
+__all__ = ["run_nbgrader", "run_checked", "run_isolated", "kill_tree", "preload", "start_server", "PassFd"]
 
-_PRELOAD = ["nbgrader.apps", "dlcourse.grading.proc", "dlcourse.grading.cheats"]
+_PRELOAD = [
+    "nbgrader.apps",
+    "dlcourse.grading.warmup",
+    "dlcourse.grading.proc",
+    "dlcourse.grading.harness",
+    "dlcourse.grading.cheats",
+    "dlcourse.grading.preprocessors",
+]
+
+
+def _default_preload() -> list[str]:
+    from .settings import DlcourseGrading
+
+    return list(DlcourseGrading.class_traits()["preload"].default())
+
+
+def preload(modules) -> None:
+    """Have the fork server import ``modules`` too (call before its first use: the trusted test
+    process imports what the set-up cells import, so torch is imported once per run, not per student)."""
+    for name in modules:
+        if name not in _PRELOAD:
+            _PRELOAD.append(name)
+
+
+def start_server() -> None:
+    """Start the fork server now (its imports take seconds: overlap them with other work)."""
+    proc = _context().Process(target=_noop, daemon=True)
+    proc.start()
+    proc.join()
+
+
+def _noop() -> None:
+    pass
+
+
+class PassFd:
+    """A file descriptor handed to a process started by the fork server (e.g. a pidfd)."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def __reduce__(self):
+        from multiprocessing.reduction import DupFd
+
+        return (_rebuild_fd, (DupFd(self.fd),))
+
+
+def _rebuild_fd(dup) -> int:
+    return dup.detach()
 
 
 def kill_tree(pid: int) -> None:
@@ -66,7 +114,7 @@ def _child(argv: list[str], cwd: str, log_path: str, env: dict[str, str]) -> Non
 
 def _context():
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(_PRELOAD)
+    ctx.set_forkserver_preload(_PRELOAD + [m for m in _default_preload() if m not in _PRELOAD])
     return ctx
 
 
@@ -76,32 +124,15 @@ def run_nbgrader(
     log_path: Path,
     timeout: float | None = None,
     env: dict[str, str] | None = None,
-    wrapper: tuple[str, ...] = (),
 ) -> int | None:
     """Run ``nbgrader *argv`` in ``cwd``; return its exit code, or ``None`` when it timed out.
 
     Output (stdout and stderr) goes to ``log_path``.
     """
-    env = dict(env or {})
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    if wrapper:
-        with open(log_path, "w", encoding="utf-8") as log:
-            proc = subprocess.Popen(
-                [*wrapper, sys.executable, "-m", "nbgrader", *argv],
-                cwd=cwd,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=dict(os.environ, **env),
-                start_new_session=True,
-            )
-            try:
-                return proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                kill_tree(proc.pid)
-                proc.wait()
-                return None
-    proc = _context().Process(target=_child, args=(argv, str(cwd), str(log_path), env), daemon=False)
+    proc = _context().Process(
+        target=_child, args=(argv, str(cwd), str(log_path), dict(env or {})), daemon=False
+    )
     proc.start()
     proc.join(timeout)
     timed_out = proc.exitcode is None
@@ -124,11 +155,14 @@ def run_checked(argv: list[str], cwd: Path, log_path: Path) -> str:
     return text
 
 
-def _isolated_child(target, args: tuple, result_path: str) -> None:
+def _isolated_child(target, args: tuple, result_path: str, memory: int | None = None) -> None:
     """Body of :func:`run_isolated`'s process: run ``target(*args)``, write its JSON outcome."""
     import json
+    import resource
     import traceback
 
+    if memory:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     try:
         outcome = {"value": target(*args)}
     except BaseException as err:  # noqa: BLE001  reported to the parent, which decides
@@ -137,7 +171,9 @@ def _isolated_child(target, args: tuple, result_path: str) -> None:
         json.dump(outcome, f)
 
 
-def run_isolated(target, args: tuple, result_path: Path, timeout: float | None = None) -> tuple[str, object]:
+def run_isolated(
+    target, args: tuple, result_path: Path, timeout: float | None = None, memory: int | None = None
+) -> tuple[str, object]:
     """Run ``target(*args)`` in a process of its own, forked from the preloaded fork server.
 
     Work that is not safe to share an interpreter with concurrent work (CPython 3.11's ``ast``
@@ -146,12 +182,16 @@ def run_isolated(target, args: tuple, result_path: Path, timeout: float | None =
     JSON-serialisable data. Returns ``("ok", value)``, ``("error", message)`` when ``target``
     raised, ``("crashed", message)`` when the process died without a result, or
     ``("timeout", None)`` past ``timeout`` seconds (the process and its descendants are killed).
+    ``memory`` limits the process's address space (bytes). Sockets and :class:`PassFd` in ``args``
+    reach the process as open descriptors.
     """
     import json
 
     result_path = Path(result_path)
     result_path.unlink(missing_ok=True)
-    proc = _context().Process(target=_isolated_child, args=(target, args, str(result_path)), daemon=False)
+    proc = _context().Process(
+        target=_isolated_child, args=(target, args, str(result_path), memory), daemon=False
+    )
     proc.start()
     proc.join(timeout)
     if proc.exitcode is None:

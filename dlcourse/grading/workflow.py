@@ -1,45 +1,32 @@
-"""The steps of a term, one function each: release, autograde, feedback, grades, withheld.
+"""The steps of a term: release, autograde and withheld (feedback and grades have modules of their own).
 
-(``collect`` is in :mod:`dlcourse.grading.course`; the command line in :mod:`dlcourse.grading.cli`.)
+(``collect`` is in :mod:`dlcourse.grading.collect`; the command line in :mod:`dlcourse.grading.cli`.)
 Every nbgrader call runs with ``cwd`` set to the course and the course root given explicitly.
 
 The instructor's files are never modified: ``submitted/`` is only read; autograde grades
-pre-checked copies in ``staged/`` (see :mod:`dlcourse.grading.precheck`), backs the gradebook up
-into ``backups/`` first, and writes its report to ``reports/<assignment>/``.
+pre-checked copies in ``staged/`` (:mod:`.precheck`), backs the gradebook up into ``backups/``
+first, and writes its report to ``reports/<assignment>/`` as each student finishes.
 
-Student code is untrusted: each kernel runs in the sandbox of :mod:`dlcourse.grading.sandbox`
-(limits from ``c.DlcourseSandbox`` in ``nbgrader_config.py`` or the command line), and each result
-is reviewed outside the student's kernel (:mod:`dlcourse.grading.cheats`); a flagged score is
-withheld (``reports/<assignment>/withheld.csv``) until released with ``withheld --release``. See
-:mod:`dlcourse.grading.secure`.
+Student code is untrusted: it runs only in the sandbox (:mod:`.sandbox`), executed once per
+submission under the trusted harness (:mod:`.harness`), which decides every test outside the
+student's reach. Settings: :mod:`.settings` (``c.DlcourseGrading`` in ``nbgrader_config.py``).
 """
 
 from __future__ import annotations
 
-import csv
-import html
-import os
 import shutil
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from pathlib import Path
 
-from .course import Course, backup_gradebook, read_notebook_json, release_leaks
-from .preprocessors import hidden_test_lines
-from .run import StudentResult, stage
-from .sandbox.limits import SandboxSupport, probe
-from .secure import (
-    GRADER_ERROR,
-    SandboxSettings,
-    Withheld,
-    grade_safely,
-    read_settings,
-    read_withheld,
-    release_decision,
-    update_withheld,
-)
+from .course import Course, backup_gradebook, read_notebook_json, release_leaks, sync_roster
+from .plan import load_assignment
+from .report import Report, print_table
+from .run import GRADER_ERROR, StudentResult, grade_student, stage
+from .settings import DlcourseGrading, read_settings
+from .withheld import Withheld, read_withheld, record_withheld, release_withheld
 
-__all__ = ["release", "autograde", "print_table", "feedback", "grades", "withheld"]
+__all__ = ["release", "autograde", "withheld"]
 
 
 def release(
@@ -48,7 +35,7 @@ def release(
     """Generate the student versions, check them for leaks, copy them to ``downloads``.
 
     ``downloads`` defaults to ``book/downloads`` beside the course folder. Raises ``RuntimeError``
-    when a line of a solution or of a hidden test reached ``release/`` (the copy is then withheld).
+    when a line of a solution or of a hidden test reached ``release/``.
     """
     downloads = Path(downloads) if downloads else course.root.parent / "book" / "downloads"
     copied = []
@@ -65,9 +52,10 @@ def release(
         copied.append(downloads / released.name)
         if not quiet:
             print(
-                f"released {aid}: {released.relative_to(course.root)} -> {downloads / released.name}"
-                " (no solution or hidden-test text found)"
+                f"released {aid}: {released.relative_to(course.root)} -> {downloads / released.name} "
+                "(no solution or hidden-test text found)"
             )
+    sync_roster(course)
     return copied
 
 
@@ -82,255 +70,100 @@ def _ensure_gradebook(course: Course, aid: str, students: list[str]) -> None:
             raise RuntimeError(f"{aid} is not in the gradebook: run `make release A={aid}` first") from None
         for sid in students:
             gb.update_or_create_student(sid)
+    sync_roster(course)
+
+
+def _isolation_line(settings: DlcourseGrading, support) -> str:
+    if settings.isolation == "off":
+        return f"sandbox: isolation OFF (asked for); still applied: {settings.summary()}, kill of the student's processes"
+    return support.notice(settings)
 
 
 def autograde(
     course: Course,
     assignment: str | None = None,
-    jobs: int | None = None,
-    settings: SandboxSettings | None = None,
-    support: SandboxSupport | None = None,
+    settings: DlcourseGrading | None = None,
+    support=None,
     student: str | None = None,
 ) -> list[StudentResult]:
-    """Pre-check, grade in the sandbox and review every submission of ``assignment`` (all when None).
+    """Pre-check, execute once in the sandbox under the trusted harness, and book every submission
+    of ``assignment`` (all when None; only ``student``'s when given).
 
-    ``student`` grades only that student's submission(s) (after a grader error, say).
-
-    Students are graded in ``jobs`` parallel processes (default: the number of cores), each kernel
-    in the sandbox with ``settings`` (default: ``c.DlcourseSandbox`` of ``nbgrader_config.py``).
     Prints one line saying whether isolation is on; raises ``RuntimeError`` when
-    ``settings.isolation == "require"`` and this machine cannot isolate. Returns one
-    :class:`StudentResult` per submission and writes them to ``reports/<assignment>/latest.csv``
-    (and a time-stamped copy); flagged scores go to ``reports/<assignment>/withheld.csv``.
+    ``settings.isolation == "require"`` and this machine cannot isolate. Students are graded
+    ``settings.workers`` at a time; each result (report row, withholding) is written as soon as
+    that student is done. Returns one :class:`StudentResult` per submission.
     """
-    jobs = jobs or os.cpu_count() or 1
-    if jobs < 1:
-        raise ValueError(f"jobs must be >= 1, got {jobs}")
-    settings = read_settings(course) if settings is None else settings
-    if settings.isolation != "off":
-        support = probe() if support is None else support
-        print(support.notice(settings.limits))
-        if settings.isolation == "require" and not support.isolated:
-            raise RuntimeError("isolation required (--isolation require) but unavailable: " + support.reason)
-    else:
-        print(
-            "sandbox: isolation OFF (asked for); still applied: memory, CPU, file-size and "
-            "process limits, per-cell timeout, kill of the kernel's process group"
-        )
+    from .proc import preload, start_server
+    from .sandbox import Sandbox, probe
+
+    settings = read_settings(course.root) if settings is None else settings
+    support = probe() if support is None else support
+    print(_isolation_line(settings, support))
+    if settings.isolation == "require" and not support.isolated:
+        raise RuntimeError("isolation required (--isolation require) but unavailable: " + support.reason)
     backup = backup_gradebook(course)
     if backup:
         print(f"gradebook backed up to {backup.relative_to(course.root)}")
-    results: list[StudentResult] = []
-    todo: list[StudentResult] = []
-    for aid in course.resolve(assignment):
-        students = sorted(
-            p.parent.name
-            for p in course.submitted.glob(f"*/{aid}")
-            if p.is_dir() and (student is None or p.parent.name == student)
-        )
-        if not students:
-            continue
-        _ensure_gradebook(course, aid, students)
-        for sid in students:
-            check = stage(course, aid, sid)
-            res = StudentResult(sid, aid, repairs=check.repairs, flags=list(check.problems))
-            results.append(res)
-            if check.gradable:
-                todo.append(res)
-            else:
-                res.status = "not graded"
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        list(pool.map(lambda r: grade_safely(course, r.assignment, r.student, settings, support, r), todo))
-    update_withheld(course, todo)
-    _write_report(course, results)
+    preload(settings.preload)
+    box = Sandbox(settings, support, hide=[course.root], log=course.reports / "sandbox.log")
+    course.reports.mkdir(parents=True, exist_ok=True)
+    for warm in (box.start, start_server):  # seconds of imports, meanwhile the pre-check runs
+        threading.Thread(target=warm, daemon=True).start()
+    report, results, todo = Report(course), [], []
+    with box:
+        for aid in course.resolve(assignment):
+            students = sorted(
+                p.parent.name
+                for p in course.submitted.glob(f"*/{aid}")
+                if p.is_dir() and not p.is_symlink() and (student is None or p.parent.name == student)
+            )
+            if not students:
+                continue
+            _ensure_gradebook(course, aid, students)
+            info = load_assignment(course, aid)
+            for sid in students:
+                check = stage(course, info, sid, settings)
+                res = StudentResult(sid, aid, repairs=check.repairs, flags=list(check.problems))
+                results.append(res)
+                if check.gradable:
+                    todo.append((info, res))
+                else:
+                    res.status = "not graded"
+                    report.add(res)
+                    record_withheld(course, res)
+
+        def one(item):
+            info, res = item
+            try:
+                grade_student(course, info, res.student, settings, box, res)
+            except Exception as err:  # noqa: BLE001  one broken submission never stops the others
+                res.status, res.withheld = GRADER_ERROR, f"{GRADER_ERROR}: {type(err).__name__}: {err}"
+            report.add(res)
+            record_withheld(course, res)
+
+        with ThreadPoolExecutor(max_workers=settings.workers) as pool:
+            list(pool.map(one, todo))
+    report.finish()
     print_table(results)
     return results
 
 
-_REPORT_FIELDS = [
-    "assignment",
-    "student",
-    "status",
-    "score",
-    "max_score",
-    "manual_max",
-    "failures",
-    "timeouts",
-    "repairs",
-    "flags",
-    "seconds",
-    "recheck_score",
-    "withheld",
-]
-
-
-def _write_report(course: Course, results: list[StudentResult]) -> None:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    for aid in sorted({r.assignment for r in results}):
-        folder = course.reports / aid
-        folder.mkdir(parents=True, exist_ok=True)
-        for path in (folder / f"autograde-{stamp}.csv", folder / "latest.csv"):
-            with open(path, "w", newline="", encoding="utf-8") as f:
-                writer = csv.DictWriter(f, _REPORT_FIELDS)
-                writer.writeheader()
-                for r in results:
-                    if r.assignment == aid:
-                        row = {k: getattr(r, k) for k in _REPORT_FIELDS}
-                        for k in ("failures", "timeouts", "repairs", "flags"):
-                            row[k] = "; ".join(row[k])
-                        row["seconds"] = f"{r.seconds:.1f}"
-                        row["recheck_score"] = "" if r.recheck_score is None else f"{r.recheck_score:g}"
-                        row["withheld"] = f"withheld: {r.withheld}" if r.withheld else ""
-                        writer.writerow(row)
-        print(f"report: {(folder / 'latest.csv').relative_to(course.root)}")
-
-
-def print_table(results: list[StudentResult]) -> None:
-    """Print the autograde report as a fixed-width table."""
-    head = f"{'assignment':<20} {'student':<16} {'status':<10} {'score':>11} {'time':>6}  notes"
-    print(head)
-    print("-" * len(head))
-    for r in results:
-        notes = [f"failed: {', '.join(r.failures)}"] if r.failures else []
-        notes += [f"cell timeout: {', '.join(r.timeouts)}"] if r.timeouts else []
-        notes += r.repairs + r.flags
-        score = f"{r.score:g}/{r.max_score:g}"
-        if r.status == "grader error":
-            notes.insert(0, f"{r.withheld} (kernel {score})")
-            score = "held"
-        elif r.withheld:
-            notes.insert(0, f"withheld: {r.withheld} (kernel {score}, re-check {r.recheck_score or 0:g})")
-            score = "withheld"
-        print(
-            f"{r.assignment:<20} {r.student:<16} {r.status:<10} {score:>11} {r.seconds:>5.1f}s  "
-            + " | ".join(notes)
-        )
-    done = sum(r.processed for r in results)
-    held = sum(bool(r.withheld) and r.status != "grader error" for r in results)
-    broken = [r for r in results if r.status == "grader error"]
-    print(
-        f"{done} of {len(results)} submissions processed"
-        + (f"; {held} score(s) withheld for review: python -m dlcourse.grading withheld" if held else "")
-    )
-    for r in broken:
-        print(
-            f"GRADER ERROR {r.assignment} {r.student}: the grader failed, not the student; grade again "
-            f"with `make autograde A={r.assignment} STUDENT={r.student}`"
-        )
-
-
-def feedback(course: Course, assignment: str | None = None) -> list[Path]:
-    """HTML feedback per student; raises ``RuntimeError`` if a page would show hidden-test text.
-
-    Pages are generated from the autograded notebooks, which the review has already scrubbed of
-    hidden-test text. No page is kept for a submission whose score is withheld.
-    """
-    pages = []
-    for aid in course.resolve(assignment):
-        if not any(course.autograded.glob(f"*/{aid}")):
-            continue
-        course.run_nbgrader("generate_feedback", aid, "--force")
-        source = read_notebook_json(course.notebook("source", aid))
-        hidden = [line for c in source["cells"] for line in hidden_test_lines("".join(c["source"]), 12)]
-        held = read_withheld(course, aid)
-        for sid in sorted(held):
-            shutil.rmtree(course.feedback / sid / aid, ignore_errors=True)
-            print(f"feedback: none for {sid} (score withheld: {held[sid].reason})")
-        for page in sorted(course.feedback.glob(f"*/{aid}/*.html")):
-            text = html.unescape(page.read_text(encoding="utf-8"))
-            leaked = [line for line in hidden if line in text]
-            if leaked:
-                page.unlink()
-                raise RuntimeError(f"{page} showed hidden-test text {leaked[:2]}; the page was deleted")
-            pages.append(page)
-            print(f"feedback: {page.relative_to(course.root)}")
-    return pages
-
-
-def _task(grade_id: str) -> str:
-    for suffix in ("_visible", "_hidden", "_written"):
-        if grade_id.endswith(suffix):
-            return grade_id[: -len(suffix)]
-    return grade_id
-
-
-def grades(course: Course, output: Path | None = None) -> Path:
-    """Write the gradebook as CSV: one row per student, one column per task, per-assignment totals."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    output = Path(output) if output else course.reports / "grades.csv"
-    rows, columns, maxima = {}, [], {}
-    with Gradebook(course.db_url) as gb:
-        assignments = sorted(gb.assignments, key=lambda a: a.name)
-        for a in assignments:
-            for nb in a.notebooks:
-                for cell in nb.grade_cells:
-                    col = f"{a.name}:{_task(cell.name)}"
-                    if col not in maxima:
-                        columns.append(col)
-                        maxima[col] = 0.0
-                    maxima[col] += cell.max_score
-            columns.append(f"{a.name}:total")
-            maxima[f"{a.name}:total"] = a.max_score
-        held = {a.name: read_withheld(course, a.name) for a in assignments}
-        for student in sorted(gb.students, key=lambda s: s.id):
-            row = {"student_id": student.id, **{c: 0.0 for c in columns}, "withheld": ""}
-            for a in assignments:
-                try:
-                    sub = gb.find_submission(a.name, student.id)
-                except MissingEntry:
-                    continue
-                for nb in sub.notebooks:
-                    for grade in nb.grades:
-                        row[f"{a.name}:{_task(grade.name)}"] += grade.score
-                row[f"{a.name}:total"] = sub.score
-                if student.id in held[a.name]:
-                    hold = held[a.name][student.id]
-                    row[f"{a.name}:total"] = GRADER_ERROR if hold.grader_error else "withheld"
-                    row["withheld"] += f"{a.name} ({hold.reason}) "
-            row["total"] = sum(v for a in assignments if isinstance(v := row[f"{a.name}:total"], float))
-            row["withheld"] = row["withheld"].strip()
-            rows[student.id] = row
-    fields = ["student_id", *columns, "total", "max_total", "withheld"]
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with open(output, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fields)
-        writer.writeheader()
-        max_total = sum(maxima[f"{a.name}:total"] for a in assignments)
-        writer.writerow({"student_id": "(max)", **maxima, "total": max_total, "max_total": max_total})
-        for row in rows.values():
-            writer.writerow({**row, "max_total": max_total})
-    print(f"grades of {len(rows)} students in {len(assignments)} assignments written to {output}")
-    for row in rows.values():
-        if row["withheld"]:
-            label = "HELD" if GRADER_ERROR in row["withheld"] else "WITHHELD"
-            print(f"{label:<9} {row['student_id']}: {row['withheld']} (not counted in total)")
-    return output
-
-
-def withheld(
-    course: Course, assignment: str | None = None, release: str | None = None, use_recheck: bool = False
-) -> list[Withheld]:
-    """List withheld scores; with ``release`` (a student id), release that student's score.
-
-    Released as it stands in the gradebook (the kernel's, or what you set in the formgrader),
-    or, with ``use_recheck``, with every test the trusted re-check failed set to 0 points.
-    """
+def withheld(course: Course, assignment: str | None = None, release: str | None = None) -> list[Withheld]:
+    """List withheld scores; with ``release`` (a student id), release that student's score as it
+    stands in the gradebook (set a score in the Formgrader first to change it)."""
     aids = course.resolve(assignment)
     if release:
         if len(aids) != 1:
             raise ValueError("--release needs --assignment")
-        row = release_decision(course, aids[0], release, use_recheck)
-        how = "re-check's score" if use_recheck else "gradebook's score"
-        print(f"released {release} in {aids[0]} with the {how} (was withheld: {row.reason})")
+        row = release_withheld(course, aids[0], release)
+        print(f"released {release} in {aids[0]} with the gradebook's score (was withheld: {row.reason})")
         return [row]
-    rows = [w for aid in aids for w in read_withheld(course, aid).values()]
+    rows = []
     for aid in aids:
         for w in read_withheld(course, aid).values():
-            print(
-                f"{aid:<20} {w.student:<16} kernel {w.kernel_score:g}/{w.max_score:g}  "
-                f"re-check {w.recheck_score:g}  {w.reason}"
-            )
+            rows.append(w)
+            print(f"{aid:<20} {w.student:<16} score {w.score:g}/{w.max_score:g}  {w.reason}")
     if not rows:
         print("no withheld scores")
     return rows

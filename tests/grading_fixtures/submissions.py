@@ -45,13 +45,16 @@ def test_points(source_nb: dict) -> dict[str, float]:
 
 
 def tasks(source_nb: dict) -> list[str]:
-    """Task prefixes ('task1', ...) in order, from the answer cells' grade_ids."""
+    """Task prefixes ('task1', ...) in order, from the answer cells' grade_ids: the tasks whose code
+    is graded automatically (an answer cell whose task has no test cell, such as an experiment whose
+    analysis is graded by hand, is not one)."""
+    tested = {g.split("_")[0] for g in test_points(source_nb)}
     out = []
     for c in source_nb["cells"]:
         nbg = c["metadata"].get("nbgrader", {})
         if nbg.get("solution") and c["cell_type"] == "code":
             prefix = gid(c).split("_")[0]
-            if prefix not in out:
+            if prefix not in out and prefix in tested:
                 out.append(prefix)
     return out
 
@@ -83,6 +86,33 @@ def replace_answer(nb: dict, prefix: str, code: str) -> dict:
             c["source"] = code
             return nb
     raise KeyError(prefix)
+
+
+def planted(nb: dict, replaces: str, source: str, prelude: str = "") -> dict:
+    """``nb`` with the answer cell ``replaces`` holding ``source`` and, when ``prelude`` is given, a
+    code cell the student added just before it (no nbgrader metadata).
+
+    The arguments are the fields of a planted answer of ``tests/psets`` (``Variant.replaces``,
+    ``.source``, ``.prelude``): ``planted(released, v.replaces, v.source, v.prelude)``.
+    """
+    nb = copy.deepcopy(nb)
+    for i, c in enumerate(nb["cells"]):
+        if gid(c) == replaces:
+            if not c["metadata"].get("nbgrader", {}).get("solution"):
+                raise ValueError(f"{replaces!r} is not an answer cell")
+            c["source"] = source
+            if prelude:
+                added = {
+                    "cell_type": "code",
+                    "execution_count": None,
+                    "id": f"added-before-{i}",
+                    "metadata": {},
+                    "outputs": [],
+                    "source": prelude,
+                }
+                nb["cells"].insert(i, added)
+            return nb
+    raise KeyError(replaces)
 
 
 def tests_edited_to_pass(nb: dict) -> dict:

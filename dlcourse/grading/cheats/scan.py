@@ -20,10 +20,25 @@ RULES = {
     "always-equal": "defines __eq__ (or __ne__/__bool__) that ignores its argument",
     "grader-detect": "inspects the grading environment (variables, working folder, user)",
     "dynamic-code": "runs code built at run time (exec, eval, compile, __import__, importlib)",
-    "introspection": "reaches into the interpreter (ctypes, gc referrers, frames, get_ipython)",
+    "introspection": "reaches into the interpreter (ctypes, gc referrers, frames, sys.modules)",
     "file-outside": "opens a file by absolute or parent path (outside the working copy)",
     "process": "starts processes or sockets (subprocess, os.system, fork, socket)",
+    "tamper": "reaches the grader's checks in the student's process (torch function modes, the runner)",
 }
+_TAMPER_PREFIXES = (
+    "torch._C._set_torch_function_mode",
+    "torch._C._push_on_torch_function_stack",
+    "torch._C._pop_torch_function_stack",
+    "torch._C._len_torch_function_stack",
+    "torch._C._get_function_stack_at",
+    "torch._C.DisableTorchFunction",
+    "torch._C._disabled_torch_function_impl",
+    "torch.overrides._pop_mode",
+    "torch.utils._python_dispatch",
+    "signal.pthread_sigmask",
+)
+_RUNNER_MODULES = ("runner", "rules", "wire", "capture", "zygote", "linux")
+_HARMLESS_MAGICS = ("%matplotlib", "%time", "%%time", "%timeit", "%%timeit", "%precision", "%pprint", "%who")
 _HOOK_ATTRS = {
     "input_transformers_cleanup",
     "input_transformers_post",
@@ -96,7 +111,6 @@ _INTROSPECT = {
     "inspect.currentframe",
     "sys._getframe",
     "inspect.stack",
-    "get_ipython",
     "sys.modules",
     "inspect.getsource",
 }
@@ -178,6 +192,8 @@ def _scan_tree(tree: ast.AST, cell: str, out: list[Finding]) -> None:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
             for name in names:
+                if name.split(".")[0] in _RUNNER_MODULES or name.startswith("torch.overrides"):
+                    add(node, "tamper", f"imports {name}")
                 if name.split(".")[0] in ("ctypes", "cffi", "gc", "inspect"):
                     add(node, "introspection", f"imports {name}")
                 if name.split(".")[0] == "atexit":
@@ -200,11 +216,13 @@ def _scan_tree(tree: ast.AST, cell: str, out: list[Finding]) -> None:
                 add(node, "dynamic-code", full)
             if full in _PROCESS:
                 add(node, "process", full)
+            if full.startswith(_TAMPER_PREFIXES):
+                add(node, "tamper", full)
         elif isinstance(node, ast.Name):
             full = aliases.get(node.id, node.id)
             if node.id in ("exec", "eval", "compile", "__import__") or full in _DYNAMIC:
                 add(node, "dynamic-code", node.id)
-            elif full in _INTROSPECT or node.id == "get_ipython":
+            elif full in _INTROSPECT:
                 add(node, "introspection", full)
             elif full in _DETECT:
                 add(node, "grader-detect", full)
@@ -263,7 +281,9 @@ def scan_source(source: str, cell: str = "cell") -> list[Finding]:
     lines = []
     for i, line in enumerate(source.splitlines(), 1):
         stripped = line.lstrip()
-        if stripped.startswith(_MAGIC_TEXT) or stripped.startswith("%"):
+        if stripped.startswith(_HARMLESS_MAGICS):
+            lines.append("")
+        elif stripped.startswith(_MAGIC_TEXT) or stripped.startswith("%"):
             found.append(
                 Finding(
                     cell,

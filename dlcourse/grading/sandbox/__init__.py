@@ -1,155 +1,213 @@
-"""Run student code in isolated, resource-limited kernels (for ``make autograde``).
+"""Student code runs here: one warm, isolated interpreter per run, one forked process per student.
 
-Plain nbgrader executes a submission in a kernel with the grader's rights. This module gives
-nbgrader a kernelspec whose launcher (:mod:`dlcourse.grading.sandbox.launch`) starts ``ipykernel``
-under bubblewrap with no network, a private view of the files, its own process tree, an
-unprivileged user id when grading as root, and rlimits (:class:`Limits`).
+Plain nbgrader executes a submission in a kernel with the grader's rights. Here a run of
+``make autograde`` starts ONE warm interpreter (:mod:`.zygote`) under bubblewrap
+(:mod:`.launch`: no network, no view of the course or of the ``dlcourse`` package, its own
+processes) that has imported torch and IPython once; each student gets a process forked from it,
+in namespaces of its own, with one size- and file-count-limited writable space, an unprivileged
+user id (as root), rlimits, and no way back to the grader but one socket. Over that socket the
+trusted test process (:mod:`dlcourse.grading.harness`) runs the notebook's cells and calls the
+student's functions (:mod:`.runner`, :mod:`.wire`, :mod:`.values`, :mod:`.rules`).
 
-Per student, the grading code calls :func:`grading_config` once and passes the result to its
-nbgrader process::
+::
 
-    setup = sandbox.grading_config(run_dir, Limits(memory="4G"), hide=[course_root])
-    print(setup.notice)                      # one line: isolation ON, or UNAVAILABLE and why
-    nbgrader autograde ... *setup.args       # with os.environ | setup.env
+    with Sandbox(settings, probe(), hide=[course_root]) as box:
+        student = box.spawn({"data.csv": b"..."}, "ps1_backprop")   # a StudentProcess
+        ...                                                        # talk over student.sock
+        student.kill()
 
-``run_dir`` is a private folder for this student's run (kernelspec and IPC sockets); remove it
-afterwards. Where bubblewrap or namespaces are missing the kernel still starts, with the
-rlimits and a process-group kill, and ``setup.notice`` says so (``isolation="require"`` makes
-the kernel refuse to start instead).
+Where bubblewrap or namespaces are missing, :func:`probe` says why and the processes still get
+the rlimits, time limits and a kill of their process group (``isolation="require"`` refuses).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import sys
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .limits import Limits, SandboxSupport, parse_size, probe
+from . import wire
+from .launch import claim_uid, zygote_command, zygote_env
+from .probe import SandboxSupport, probe
 
-__all__ = [
-    "Limits",
-    "SandboxSupport",
-    "GradingSetup",
-    "probe",
-    "parse_size",
-    "install_kernelspec",
-    "grading_config",
-    "KERNEL_NAME",
-]
+__all__ = ["Sandbox", "StudentProcess", "SandboxSupport", "SandboxError", "probe"]
 
-KERNEL_NAME = "dlcourse-sandbox"
-ISOLATION_MODES = ("auto", "require", "off")
+READY_TIMEOUT = 300.0  # importing torch on a busy machine
+SPAWN_TIMEOUT = 60.0
 
 
-def install_kernelspec(
-    directory: str | os.PathLike,
-    limits: Limits | None = None,
-    *,
-    isolation: str = "auto",
-    hide: tuple[str, ...] | list[str] = (),
-    read_only: tuple[str, ...] | list[str] = (),
-    name: str = KERNEL_NAME,
-) -> str:
-    """Write ``<directory>/kernels/<name>/kernel.json`` for the sandbox launcher; return the name.
-
-    ``directory`` becomes a Jupyter data folder: put it first on ``JUPYTER_PATH`` for the grading
-    process. ``hide`` lists folders that must stay invisible even if below a read-only path;
-    ``read_only`` lists extra folders the kernel may read (a data set, say).
-    """
-    limits = Limits() if limits is None else limits
-    if not isinstance(limits, Limits):
-        raise TypeError(f"limits must be a dlcourse.grading.sandbox.Limits, got {type(limits).__name__}")
-    if isolation not in ISOLATION_MODES:
-        raise ValueError(f"isolation must be one of {ISOLATION_MODES}, got {isolation!r}")
-    if not name or "/" in name:
-        raise ValueError(f"name must be a folder name, got {name!r}")
-    from . import launch  # run by path: importing the dlcourse package would import torch
-
-    launcher = str(Path(launch.__file__).resolve())
-    argv = [
-        sys.executable,
-        launcher,
-        "-f",
-        "{connection_file}",
-        f"--isolation={isolation}",
-        *limits.to_args(),
-    ]
-    argv += [f"--hide={os.path.abspath(p)}" for p in hide]
-    argv += [f"--ro={os.path.abspath(p)}" for p in read_only]
-    spec = {
-        "argv": argv,
-        "display_name": "Python 3 (dlcourse sandbox)",
-        "language": "python",
-        "metadata": {"debugger": False},
-    }
-    folder = Path(directory) / "kernels" / name
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
-    return name
+class SandboxError(RuntimeError):
+    """The grader's sandbox failed (not the student): the student is graded again."""
 
 
-@dataclass(frozen=True)
-class GradingSetup:
-    """What one nbgrader process needs to run its kernels in the sandbox.
+@dataclass
+class StudentProcess:
+    """One student's process: its socket, its process id (the grader's view) and a pidfd."""
 
-    ``config``: traitlets config to merge (``{"KernelManager": {...}, "Execute": {...}}``);
-    ``args``: the same as nbgrader command-line options; ``env``: environment variables for the
-    nbgrader process (``JUPYTER_PATH`` finds the kernelspec); ``notice``: the one line to print.
-    """
+    sock: socket.socket
+    pid: int
+    pidfd: int
+    group: bool = False  # isolation off: its process group is killed too
+    folder: str | None = None  # isolation off: its working folder on the host (removed at the end)
+    _uid_lock: int | None = field(default=None, repr=False)
 
-    kernel_name: str
-    config: dict
-    args: tuple[str, ...]
-    env: dict = field(default_factory=dict)
-    notice: str = ""
-    support: SandboxSupport | None = None
+    def signal(self, sig: int) -> None:
+        try:
+            signal.pidfd_send_signal(self.pidfd, sig)
+        except (ProcessLookupError, OSError):
+            pass
+        if self.group and sig == signal.SIGKILL:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
+    def interrupt(self) -> None:
+        self.signal(signal.SIGINT)
 
-def grading_config(
-    run_dir: str | os.PathLike,
-    limits: Limits | None = None,
-    *,
-    isolation: str = "auto",
-    hide: tuple[str, ...] | list[str] = (),
-    read_only: tuple[str, ...] | list[str] = (),
-    support: SandboxSupport | None = None,
-) -> GradingSetup:
-    """Prepare ``run_dir`` (kernelspec, IPC socket folder) for one grading process.
-
-    The kernel is reached over IPC sockets named ``<run_dir>/ipc/k-<n>``: with its network
-    cut, TCP on 127.0.0.1 would not reach it. The prefix must be absolute (a relative one breaks
-    even a plain kernel). Pass ``support`` (from :func:`probe`) to probe once for many students.
-    """
-    limits = Limits() if limits is None else limits
-    run_dir = Path(run_dir).resolve()
-    support = probe() if support is None else support
-    ipc = run_dir / "ipc"
-    ipc.mkdir(parents=True, exist_ok=True)
-    os.chmod(run_dir, 0o700)  # only the grader reaches the sockets from outside
-    os.chmod(ipc, 0o1777)  # the kernel's own user id creates its sockets here
-    name = install_kernelspec(
-        run_dir / "jupyter", limits, isolation=isolation, hide=hide, read_only=read_only
-    )
-    config = {"KernelManager": {"transport": "ipc", "ip": str(ipc / "k")}, "Execute": {"kernel_name": name}}
-    args = tuple(f"--{cls}.{key}={value}" for cls, traits in config.items() for key, value in traits.items())
-    path = os.pathsep.join([str(run_dir / "jupyter"), os.environ.get("JUPYTER_PATH", "")])
-    notice = support.notice(limits) if isolation != "off" else "sandbox: isolation OFF (asked for)"
-    return GradingSetup(name, config, args, {"JUPYTER_PATH": path.rstrip(os.pathsep)}, notice, support)
+    def kill(self, wait: float = 10.0) -> None:
+        """Kill the process and wait (up to ``wait`` seconds) until it is gone: as PID 1 of its
+        namespace, it is gone only once everything it started is gone too."""
+        self.signal(signal.SIGKILL)
+        if self.pidfd >= 0:
+            select.select([self.pidfd], [], [], wait)
+        for fd in (self.pidfd, self._uid_lock):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.pidfd, self._uid_lock = -1, None
+        self.sock.close()
+        if self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
 
 
-def _cli(argv: list[str]) -> int:
-    if argv[:1] == ["kernel"]:
-        from .launch import main
+def _hello_pid(sock: socket.socket) -> int:
+    """The process id the kernel attached to the student's first byte (translated for us)."""
+    sock.settimeout(SPAWN_TIMEOUT)
+    size = struct.calcsize("3i")
+    data, ancillary, _, _ = sock.recvmsg(1, socket.CMSG_SPACE(size))
+    if data != b"H":
+        raise SandboxError("the student's process ended before it was ready")
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+            pid, _, _ = struct.unpack("3i", payload[:size])
+            return pid
+    raise SandboxError("the student's process sent no credentials")
 
-        return main(argv[1:])
-    if argv[:1] == ["probe"]:
-        support = probe()
-        print(support.notice())
-        return 0 if support.isolated else 1
-    print(
-        "usage: python -m dlcourse.grading.sandbox {probe | kernel -f CONNECTION_FILE [options]}",
-        file=sys.stderr,
-    )
-    return 2
+
+class Sandbox:
+    """The run's warm interpreter; :meth:`spawn` is safe to call from several threads."""
+
+    def __init__(self, settings, support: SandboxSupport | None = None, hide=(), log: Path | None = None):
+        self.settings, self.support = settings, support or probe()
+        self.isolated = self.support.isolated and settings.isolation != "off"
+        self.hide, self.log = [str(p) for p in hide], log
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen | None = None
+        self._ctl: socket.socket | None = None
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        self.close()
+        mine, theirs = socket.socketpair()
+        support = self.support if self.isolated else SandboxSupport("", None, False, False, "off")
+        cmd = zygote_command(support, theirs.fileno(), list(self.settings.preload), self.hide)
+        log = open(self.log, "ab") if self.log else subprocess.DEVNULL
+        try:
+            self._proc = subprocess.Popen(
+                cmd,
+                pass_fds=(theirs.fileno(),),
+                env=zygote_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                cwd="/",
+            )
+        finally:
+            theirs.close()
+            if log is not subprocess.DEVNULL:
+                log.close()
+        self._ctl = mine
+        try:
+            ready, _ = wire.recv(mine, 2**20, timeout=READY_TIMEOUT)
+        except (OSError, EOFError, TimeoutError, wire.WireError) as err:
+            self.close()
+            raise SandboxError(
+                f"the sandbox's interpreter did not start ({type(err).__name__}: {err})"
+            ) from None
+        self.failed_preloads = ready.get("failed", [])
+
+    def start(self) -> None:
+        """Start the warm interpreter now (it imports torch: overlap that with other work)."""
+        with self._lock:
+            if self._proc is None or self._proc.poll() is not None:
+                try:
+                    self._start()
+                except SandboxError:
+                    pass  # spawn() tries again and reports
+
+    def spawn(self, files: dict[str, bytes], workdir: str) -> StudentProcess:
+        """A fresh process for one student, its working folder ``workdir`` holding ``files``."""
+        uid, lock = claim_uid() if self.isolated and self.support.root else (None, None)
+        spec = {"op": "spawn", "uid": uid, "limits": self.settings.limits(), "workdir": workdir}
+        names = sorted(files)
+        try:
+            with self._lock:
+                for attempt in range(2):
+                    if self._ctl is None or self._proc is None or self._proc.poll() is not None:
+                        self._start()
+                    try:
+                        wire.send(self._ctl, {**spec, "files": names}, [files[n] for n in names])
+                        self._ctl.settimeout(SPAWN_TIMEOUT)
+                        _, fds, _, _ = socket.recv_fds(self._ctl, 1, 1)
+                        spawned, _ = wire.recv(self._ctl, 2**20, timeout=SPAWN_TIMEOUT)
+                        break
+                    except (OSError, EOFError, TimeoutError, wire.WireError) as err:
+                        self.close()
+                        if attempt:
+                            raise SandboxError(f"the sandbox did not start a process: {err}") from None
+            if len(fds) != 1:
+                raise SandboxError("the sandbox sent no socket")
+            sock = socket.socket(fileno=fds[0])
+            try:
+                pid = _hello_pid(sock)
+                pidfd = os.pidfd_open(pid)
+            except (OSError, TimeoutError) as err:
+                sock.close()
+                raise SandboxError(f"the student's process did not start: {err}") from None
+            sock.settimeout(None)
+            folder = spawned.get("folder") if not self.isolated else None
+            return StudentProcess(sock, pid, pidfd, group=not self.isolated, folder=folder, _uid_lock=lock)
+        except BaseException:
+            if lock is not None:
+                os.close(lock)
+            raise
+
+    def close(self) -> None:
+        """Stop the warm interpreter (students already spawned end with it when isolated)."""
+        if self._ctl is not None:
+            self._ctl.close()
+            self._ctl = None
+        if self._proc is not None:
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            self._proc = None
