@@ -38,22 +38,9 @@ from psets import (
     text,
 )
 
-PROLOGUE = """import math
-
-import numpy as np
-import torch
-
-try:  # the course's checking helpers (the grader supplies its own when grading)
-    from dlcourse.grading.student import check_rules, count_torch_ops
-except ImportError:  # outside the course environment: rules and op counts are checked when graded
-    def check_rules(banned, fn, *args, **kwargs):
-        return fn(*args, **kwargs)
-
-    def count_torch_ops(fn, *args, **kwargs):
-        return fn(*args, **kwargs), 0
-"""
 sys.path.insert(0, str(Path(__file__).parent / "grading_fixtures"))
-import submissions as S  # noqa: E402
+import submissions as S
+from contract import PROLOGUE  # the contract's set-up prologue, one copy
 
 ROOT = Path(__file__).resolve().parents[1]
 GRADER_V2 = importlib.util.find_spec("dlcourse.grading.student") is not None
