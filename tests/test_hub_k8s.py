@@ -194,7 +194,7 @@ def test_spawn_hook_tells_graders_from_students(tmp_path, roles, groups, grader)
     spawner = FakeSpawner(roles, groups)
     asyncio.run(load_hook(tmp_path)(spawner))
     if grader:
-        assert spawner.mem_limit == "8G" and spawner.cpu_limit == 4.0
+        assert spawner.mem_limit == "10G" and spawner.cpu_limit == 4.0
         assert spawner.container_security_context == {
             "allowPrivilegeEscalation": False,
             "seccompProfile": {"type": "Unconfined"},
