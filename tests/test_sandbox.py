@@ -266,3 +266,31 @@ def test_probe_from_the_command_line():
     assert run.returncode == (0 if probe().isolated else 1)
     wrong = subprocess.run([sys.executable, "-m", "dlcourse.grading.sandbox"], capture_output=True, text=True)
     assert wrong.returncode == 2 and "usage" in wrong.stderr
+
+
+def test_probe_with_the_environment_under_tmp(tmp_path):
+    """A course cloned under /tmp (its .venv there too) is isolated as well: the sandbox's own /tmp
+    must not hide the interpreter (a clean clone in /tmp once read "isolation UNAVAILABLE")."""
+    from dlcourse.grading.sandbox.probe import probe
+
+    if not probe().isolated:
+        pytest.skip("isolation is unavailable on this machine")
+    venv = tmp_path / "venv"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)],
+        check=True,
+        timeout=120,
+    )
+    assert str(venv).startswith("/tmp/") or not str(tmp_path).startswith("/tmp/")
+    probe_py = Path(__file__).resolve().parents[1] / "dlcourse" / "grading" / "sandbox" / "probe.py"
+    script = (  # probe.py needs only the standard library: load it alone into the bare venv
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('probe', {str(probe_py)!r})\n"
+        "m = sys.modules['probe'] = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(m)\n"
+        "s = m.probe(); print(s); raise SystemExit(0 if s.isolated else 1)\n"
+    )
+    run = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert sys.prefix != str(venv) and run.returncode == 0, run.stdout + run.stderr

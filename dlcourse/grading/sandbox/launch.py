@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .probe import CAPABILITIES, SandboxSupport
+from .probe import CAPABILITIES, SandboxSupport, python_paths
 from .zygote import ENV
 
 __all__ = ["RUNNER_DIR", "zygote_command", "zygote_env", "claim_uid", "UID_BASE", "UID_COUNT"]
@@ -30,13 +30,6 @@ __all__ = ["RUNNER_DIR", "zygote_command", "zygote_env", "claim_uid", "UID_BASE"
 RUNNER_DIR = "/opt/dlcourse-runner"
 HERE = Path(__file__).resolve().parent
 UID_BASE, UID_COUNT = 200_000, 4096  # unnamed user ids, one per student graded at the moment
-
-
-def _python_paths() -> list[str]:
-    """The Python installation and the virtual environment: what the interpreter must read."""
-    wanted = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(sys.executable).resolve().parents[1])}
-    paths = sorted({str(Path(p).resolve()) for p in wanted} | wanted)
-    return [p for p in paths if os.path.exists(p) and not p.startswith(("/usr/", "/etc/")) and p != "/usr"]
 
 
 def _package_dirs() -> list[str]:
@@ -76,7 +69,7 @@ def zygote_command(
             args += ["--ro-bind", top, top]
     args += ["--proc", "/proc", "--dev", "/dev", "--size", str(64 * 2**20), "--tmpfs", "/tmp"]
     args += ["--dir", "/home/student"]
-    bound = _python_paths()
+    bound = python_paths()
     for path in bound:
         args += ["--ro-bind", path, path]
     for path in [*hide, *_package_dirs()]:  # below a bound path (a venv inside the course, say)

@@ -12,8 +12,9 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["SandboxSupport", "probe", "CAPABILITIES"]
+__all__ = ["SandboxSupport", "probe", "python_paths", "CAPABILITIES"]
 
 # what the warm interpreter needs inside bubblewrap to give each student namespaces, a mount and
 # (as root) a user id of their own; the student's process gives all of them up
@@ -32,6 +33,17 @@ if pid == 0:
 _, status = os.waitpid(pid, 0)
 raise SystemExit(os.waitstatus_to_exitcode(status))
 """
+
+
+def python_paths() -> list[str]:
+    """The Python installation and the virtual environment: what the interpreter must read.
+
+    Bound again after the sandbox's own ``/tmp``, so that a course (and its ``.venv``) cloned under
+    ``/tmp`` still finds its interpreter.
+    """
+    wanted = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(sys.executable).resolve().parents[1])}
+    paths = sorted({str(Path(p).resolve()) for p in wanted} | wanted)
+    return [p for p in paths if os.path.exists(p) and not p.startswith(("/usr/", "/etc/")) and p != "/usr"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,8 @@ def probe() -> SandboxSupport:
     trial = [bwrap, *(() if root else ("--unshare-user",))]
     trial += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"]
     trial += ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for path in python_paths():
+        trial += ["--ro-bind", path, path]
     trial += ["--tmpfs", "/run", "--dir", "/run/student", "--cap-drop", "ALL"]
     for cap in CAPABILITIES if root else ("CAP_SYS_ADMIN",):
         trial += ["--cap-add", cap]
