@@ -62,9 +62,10 @@ def mount(source: str, target: str, fstype: str | None, flags: int = 0, data: st
     )
 
 
-def bind(source: str, target: str, read_only: bool = False) -> None:
-    """Bind ``source`` over ``target`` (read-only if asked: a bind is remounted to become so)."""
-    mount(source, target, None, MS_BIND)
+def bind(source: str, target: str, read_only: bool = False, recursive: bool = False) -> None:
+    """Bind ``source`` over ``target`` (read-only if asked: a bind is remounted to become so;
+    ``recursive`` brings the mounts below ``source`` along, e.g. the tmpfs that hides a folder)."""
+    mount(source, target, None, MS_BIND | (MS_REC if recursive else 0))
     if read_only:
         mount("none", target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 

@@ -75,7 +75,15 @@ def _private_root(spec: dict) -> str:
         os.mkdir(path, 0o700)
         if uid is not None:
             os.chown(path, uid, uid)
+    # The interpreter may live below /tmp (a course cloned there): carry it over the student's /tmp.
+    keep = sorted({p for p in (sys.prefix, sys.base_prefix, sys.exec_prefix) if p.startswith("/tmp/")})
+    for i, path in enumerate(keep):
+        os.mkdir(f"{HOME}/.python{i}", 0o755)
+        linux.bind(path, f"{HOME}/.python{i}", read_only=True, recursive=True)
     linux.bind(f"{HOME}/.tmp", "/tmp")
+    for i, path in enumerate(keep):
+        os.makedirs(path, 0o755, exist_ok=True)
+        linux.bind(f"{HOME}/.python{i}", path, read_only=True, recursive=True)
     if os.path.isdir("/dev/shm"):
         linux.bind(f"{HOME}/.shm", "/dev/shm")
     if uid is not None:  # a passwd entry, so that getpass, pwd and torch find a user name
