@@ -4,7 +4,8 @@
 The instructor releases ps1 in the Formgrader; student1 fetches it in the Assignment List, puts
 in the instructor's answers, validates and submits; student2 fetches and submits it blank; the
 instructor collects in the Formgrader, runs the course's ``make autograde`` (sandbox on) and
-``make feedback`` in a JupyterLab terminal and releases the feedback in the Formgrader; student1
+``make feedback`` in a JupyterLab terminal (refused while written answers are ungraded, then made
+with ``ALLOW_PENDING=1``) and releases the feedback in the Formgrader; student1
 fetches the feedback and sees the score, without hidden tests. Every server is stopped at the end,
 and the test checks that nothing of the hub is left running.
 
@@ -306,8 +307,11 @@ def test_a_term_on_the_hub(demo, hub, users):
     assert float(report[BLANK]["score"]) == 0, report[BLANK]
     lap("autograded")
 
+    # ps1's written answers are graded by hand: feedback is refused until they are (or until told)
     out = teacher.terminal("cd dlcourse && make feedback A=ps1", "feedback")
-    assert f"feedback/{STUDENT}/{ASSIGNMENT}/{ASSIGNMENT}.html" in out
+    assert f"feedback: NOT made for {STUDENT}" in out, out
+    out = teacher.terminal("cd dlcourse && make feedback A=ps1 ALLOW_PENDING=1", "feedback-pending")
+    assert f"feedback/{STUDENT}/{ASSIGNMENT}/{ASSIGNMENT}.html" in out, out
     released_feedback = teacher.formgrader_click("release-feedback", "release feedback")
     assert "Success" in released_feedback
     lap("feedback released")
