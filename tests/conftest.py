@@ -14,7 +14,10 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import torch
@@ -130,14 +133,48 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture
-def chromium() -> str | None:
-    """Path of a headless-capable Chromium, or a skip (a failure when DLCOURSE_REQUIRE_BROWSER=1)."""
+def fail_or_skip(message: str, require: str = "DLCOURSE_REQUIRE_BROWSER") -> NoReturn:
+    """Skip the test, or fail it when the environment variable ``require`` is 1 (as CI sets it)."""
+    if os.environ.get(require) == "1":
+        pytest.fail(f"{message} and {require}=1")
+    pytest.skip(message)
+
+
+def find_chromium(require: str = "DLCOURSE_REQUIRE_BROWSER") -> str:
+    """Path of a headless-capable Chromium, or :func:`fail_or_skip`."""
     for name in ("chromium", "chromium-browser", "google-chrome"):
         path = shutil.which(name)
         if path:
             return path
-    message = "Chromium is not installed (apt-get install chromium)"
-    if os.environ.get("DLCOURSE_REQUIRE_BROWSER") == "1":
-        pytest.fail(message + " and DLCOURSE_REQUIRE_BROWSER=1")
-    pytest.skip(message)
+    fail_or_skip("Chromium is not installed (apt-get install chromium)", require)
+
+
+def require_playwright(require: str = "DLCOURSE_REQUIRE_BROWSER") -> None:
+    """:func:`fail_or_skip` unless Playwright for Python can be imported."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        fail_or_skip("Playwright for Python is not installed (pip install playwright)", require)
+
+
+@contextmanager
+def headless_chromium(args: list[str], require: str = "DLCOURSE_REQUIRE_BROWSER") -> Iterator:
+    """A Playwright ``Browser``: Chromium started headless with ``args``, closed on exit.
+
+    The one way the browser tests start Chromium (each module keeps one for its tests)."""
+    executable = find_chromium(require)
+    require_playwright(require)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=args)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Path of a headless-capable Chromium, or a skip (a failure when DLCOURSE_REQUIRE_BROWSER=1)."""
+    return find_chromium()

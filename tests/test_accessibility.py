@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, fail_or_skip, find_chromium, headless_chromium, require_playwright
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -33,25 +31,6 @@ SETTLED_JS = """async () => {
 }"""
 
 
-def _fail_or_skip(message: str):
-    if os.environ.get("DLCOURSE_REQUIRE_BROWSER") == "1":
-        pytest.fail(message + " and DLCOURSE_REQUIRE_BROWSER=1")
-    pytest.skip(message)
-
-
-def _chromium() -> str:
-    chromium = next(
-        (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None
-    )
-    if chromium is None:
-        _fail_or_skip("Chromium is not installed (apt-get install chromium)")
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        _fail_or_skip("Playwright for Python is not installed (pip install playwright)")
-    return chromium
-
-
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -62,13 +41,8 @@ ARGS = [
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    chromium = _chromium()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=ARGS)
+    with headless_chromium(ARGS) as b:
         yield b
-        b.close()
 
 
 def site_pages(html: Path) -> list[Path]:
@@ -120,9 +94,10 @@ async def _audit(chromium: str, pages: list[Path], script: str) -> list[list[dic
 
 
 def test_every_page_passes_the_accessibility_audit(built_book):
-    chromium = _chromium()
+    chromium = find_chromium()
+    require_playwright()
     if not AXE.exists():
-        _fail_or_skip(f"axe-core is not installed ({AXE} missing: make assets, which needs npm)")
+        fail_or_skip(f"axe-core is not installed ({AXE} missing: make assets, which needs npm)")
     html = built_book / "_build" / "html"
     pages = site_pages(html)
     assert len(pages) >= 15, [p.name for p in pages]

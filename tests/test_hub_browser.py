@@ -21,13 +21,12 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import socket
 import time
 import urllib.request
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, fail_or_skip, headless_chromium
 from grading_fixtures import submissions as fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -48,12 +47,6 @@ UI_TIMEOUT_MS = 120_000  # one step in the browser (a user's server starting on 
 COMMAND_TIMEOUT_S = 420  # one make command in the instructor's terminal (autograde of two students)
 
 
-def _fail_or_skip(message: str):
-    if os.environ.get("DLCOURSE_REQUIRE_HUB") == "1":
-        pytest.fail(message + " and DLCOURSE_REQUIRE_HUB=1")
-    pytest.skip(message)
-
-
 def _demo_module():
     spec = importlib.util.spec_from_file_location("dlcourse.hub_demo", ROOT / "hub" / "demo.py")
     module = importlib.util.module_from_spec(spec)
@@ -66,25 +59,16 @@ def demo():
     module = _demo_module()
     missing = module.missing_parts()
     if missing:
-        _fail_or_skip("the hub is not installed (make hub-setup): " + "; ".join(missing))
+        fail_or_skip(
+            "the hub is not installed (make hub-setup): " + "; ".join(missing), "DLCOURSE_REQUIRE_HUB"
+        )
     return module
 
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium = next(
-        (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None
-    )
-    if chromium is None:
-        _fail_or_skip("Chromium is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _fail_or_skip("Playwright for Python is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with headless_chromium(CHROMIUM_ARGS, require="DLCOURSE_REQUIRE_HUB") as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

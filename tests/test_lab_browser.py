@@ -33,7 +33,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import CHAPTERS, ROOT
+from conftest import CHAPTERS, ROOT, headless_chromium
 from test_myst_compat import pending
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -55,12 +55,6 @@ display(momentum_valley())
 """
 
 
-def _fail_or_skip(message: str):
-    if os.environ.get("DLCOURSE_REQUIRE_BROWSER") == "1":
-        pytest.fail(message + " and DLCOURSE_REQUIRE_BROWSER=1")
-    pytest.skip(message)
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -75,19 +69,8 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium = next(
-        (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None
-    )
-    if chromium is None:
-        _fail_or_skip("Chromium is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _fail_or_skip("Playwright for Python is not installed (pip install playwright)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+    with headless_chromium(["--no-sandbox", "--disable-gpu"]) as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ real book (the ``built_book`` fixture) that carries a live widget.
 from __future__ import annotations
 
 import math
-import os
 import shutil
 import statistics
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, jupyter_book_build
+from conftest import ROOT, headless_chromium, jupyter_book_build
 
 from dlcourse import landscapes as ls
 
@@ -43,36 +42,18 @@ display(race, race.static_figure(), explorer, explorer.static_figure())
 """
 
 
-def _fail_or_skip(message: str):
-    if os.environ.get("DLCOURSE_REQUIRE_BROWSER") == "1":
-        pytest.fail(message + " and DLCOURSE_REQUIRE_BROWSER=1")
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def browser():
-    chromium = next(
-        (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None
-    )
-    if chromium is None:
-        _fail_or_skip("Chromium is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _fail_or_skip("Playwright for Python is not installed (pip install playwright)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=chromium,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--allow-file-access-from-files",
-                "--host-resolver-rules=MAP * ~NOTFOUND",
-                "--disable-background-networking",
-            ],
-        )
+    with headless_chromium(
+        [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--allow-file-access-from-files",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--disable-background-networking",
+        ]
+    ) as b:
         yield b
-        b.close()
 
 
 def _vendor(folder: Path) -> None:
