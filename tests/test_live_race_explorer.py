@@ -249,6 +249,24 @@ def test_prerendered_axes_give_the_pixels_of_a_full_redraw(factory, name, value)
     assert bytes(w.canvas.buffer_rgba()) == blitted
 
 
+@pytest.mark.parametrize("init", ["normal", "he"])
+def test_explorer_histogram_heights_are_prerendered(init):
+    """The histogram's height moves in a few steps (explorer.hist_top), each drawn at build: a
+    move that changes it renders no tick of that axis, and the image is a full redraw's."""
+    w = we.activation_explorer()
+    axis = w.figure.axes[1].yaxis
+    before = axis.get_view_interval()[1]
+    rendered = []
+    draw = axis.draw
+    axis.draw = lambda *args, **kwargs: rendered.append(1) or draw(*args, **kwargs)
+    w.controls["init"].value = init
+    assert axis.get_view_interval()[1] != before  # the move did change the height
+    assert not rendered
+    blitted = bytes(w.canvas.buffer_rgba())
+    w.redraw(None)
+    assert bytes(w.canvas.buffer_rgba()) == blitted
+
+
 def test_prerender_refuses_axes_it_cannot_keep():
     w = we.activation_explorer()
     with pytest.raises(ValueError, match="animated"):

@@ -93,6 +93,12 @@ def network(v: dict) -> dict:
     )
 
 
+def hist_top(peak: float) -> float:
+    """The histogram panel's upper limit for a highest bar of ``peak`` (a fraction): one of a
+    few steps (:func:`~dlcourse.widgets.frame.nice_bound`), so that its axis is drawn once each."""
+    return nice_bound(peak, 1.0) * 1.05
+
+
 def _steps(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A step outline of the histogram with tails: x and y of its corners."""
     edges = np.concatenate([[EDGES[0] - _TAIL], EDGES, [EDGES[-1] + _TAIL]])
@@ -127,7 +133,16 @@ def activation_explorer(**values) -> FigureWidget:
     ax_f.legend(loc="upper left", fontsize=8)
     hist = [ax_hist.plot([], [], color=c, lw=1.3)[0] for c in _LAYER_COLORS]
     ax_hist.set(xlim=(EDGES[0] - _TAIL, EDGES[-1] + _TAIL), ylim=(0.0, 1.0), xlabel="pre-activation z")
-    ax_hist.set_ylabel("fraction of values per bin")
+    # The label is plain text, not the animated axis' own: a rotated text is the dearest to render.
+    ax_hist.text(
+        -0.1,
+        0.5,
+        "fraction of values per bin",
+        rotation=90,
+        ha="center",
+        va="center",
+        transform=ax_hist.transAxes,
+    )
     for x in (EDGES[0], EDGES[-1]):
         ax_hist.axvline(x, color="0.6", lw=0.6, ls=":")
     (z_line,) = ax_layer.semilogy([], [], "o-", color="tab:blue", ms=3, lw=1.2, label="std of z_l")
@@ -157,7 +172,7 @@ def activation_explorer(**values) -> FigureWidget:
             line.set_data(*_steps(frac))
             line.set_label(f"layer {l}")
             top = max(top, float(frac.max()))
-        ax_hist.set_ylim(0.0, nice_bound(top, 1.0) * 1.05)
+        ax_hist.set_ylim(0.0, hist_top(top))
         z_line.set_data(layers, net["z_std"])
         g_line.set_data(layers, net["grad_norm"])
         a_line.set_data(*((layers, net["slope_grad"]) if name == "prelu" else ([], [])))
@@ -188,7 +203,6 @@ def activation_explorer(**values) -> FigureWidget:
     ax_layer.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"1e{round(np.log10(v))}" if v > 0 else ""))
     ax_layer.yaxis.set_minor_locator(NullLocator())
     ax_layer.yaxis.set_label_coords(-0.1, 0.5)
-    ax_hist.yaxis.set_label_coords(-0.1, 0.5)
     for ax in (ax_layer, ax_dead):
         ax.xaxis.set_label_coords(0.5, -0.1)
     animated = [f_line, fp_line, *hist, z_line, g_line, a_line, sat_line, dead_line]
@@ -199,4 +213,7 @@ def activation_explorer(**values) -> FigureWidget:
     widget = FigureWidget(fig, controls, update, columns=3)
     for ax in (ax_layer, ax_dead):  # the depth axes' few ranges, drawn once here
         widget.prerender(ax.xaxis, sorted({(0.5, nice_bound(d, 50) + 0.5) for d in range(1, 51)}))
+    # and the histogram's few heights (a highest bar holds at least one bin's share, 1 / bins)
+    bins = len(EDGES) + 1
+    widget.prerender(ax_hist.yaxis, sorted({(0.0, hist_top(p)) for p in np.linspace(1 / bins, 1.0, 400)}))
     return widget

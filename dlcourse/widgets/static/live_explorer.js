@@ -94,7 +94,7 @@ function build(row, model) {
       for (const f of frac) top = Math.max(top, f);
       return frac;
     });
-    pHist.setLimits([ends[0], ends[ends.length - 1]], [0, niceBound(top, 1.0) * 1.05]);
+    pHist.setLimits([ends[0], ends[ends.length - 1]], [0, niceBound(top, 1.0) * 1.05]);  // explorer.hist_top
     hist.forEach((h, i) => {
       const frac = fractions[i];
       if (!frac) { h.setAttribute("d", ""); return; }
