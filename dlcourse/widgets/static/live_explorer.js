@@ -73,10 +73,21 @@ function build(row, model) {
     while (idle.length && performance.now() - start < 4) idle.shift()();
     if (idle.length) timer = setTimeout(later, 0);
   };
+  // First the settings one and two steps away on the sliders that act with the current
+  // activation (their table's enabled_by: slope, alpha), as a slider gives them: an input of the
+  // same range snaps each value to its steps.
+  const gated = model.get("controls").filter((c) => c.enabled_by && c.enabled_by.name === "activation");
+  const snap = document.createElement("input");
+  snap.type = "range";
+  const near = (v) => gated.filter((c) => c.enabled_by.values.includes(v.activation)).flatMap((c) => {
+    Object.assign(snap, { min: c.min, max: c.max, step: c.step });
+    return [1, -1, 2, -2].map((k) => { snap.value = String(v[c.name] + k * c.step); return Number(snap.value); })
+      .filter((u) => u !== v[c.name]).map((u) => ({ ...v, [c.name]: u }));
+  });
   const plan = (v) => {
     const others = names.flatMap((activation) => inits.map((init) => ({ ...v, activation, init })));
     const depths = Array.from({ length: depthMax }, (_, i) => ({ ...v, depth: i + 1 }));
-    idle = [...others, ...depths].map((u) => () => network(u));
+    idle = [...near(v), ...others, ...depths].map((u) => () => network(u));
     if (timer === null) timer = setTimeout(later, 50);
   };
 
