@@ -80,7 +80,7 @@ function build(row, model) {
   const snap = document.createElement("input");
   snap.type = "range";
   const near = (v) => gated.filter((c) => c.enabled_by.values.includes(v.activation)).flatMap((c) => {
-    Object.assign(snap, { min: c.min, max: c.max, step: c.step });
+    snap.min = c.min; snap.max = c.max; snap.step = c.step;  // the table's range
     return [1, -1, 2, -2].map((k) => { snap.value = String(v[c.name] + k * c.step); return Number(snap.value); })
       .filter((u) => u !== v[c.name]).map((u) => ({ ...v, [c.name]: u }));
   });
